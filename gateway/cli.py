@@ -1,0 +1,210 @@
+"""The `tocsin` command line: run the simulator, the demo, and talk to one modem by hand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from modem.exceptions import ModemError
+from modem.modem import Modem, ModemCallbacks, ModemConfig
+from modem.types import DeliveryReport, ReceivedSms
+
+_LOGGER = logging.getLogger("tocsin")
+
+FAMILY_CHOICES = ("sim800", "sim7600", "ec25", "e3372")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: Callable[[argparse.Namespace], Awaitable[int]] | None = getattr(args, "run", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return asyncio.run(_until_signal(handler(args)))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tocsin", description="Tocsin: SMS and voice alert gateway on GSM modems."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log AT traffic (DEBUG)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    simulate = commands.add_parser(
+        "simulate", help="run simulated modems and phones on pseudo-terminals"
+    )
+    simulate.add_argument("--modems", type=int, default=2)
+    simulate.add_argument("--phones", type=int, default=3)
+    simulate.add_argument("--family", choices=FAMILY_CHOICES, default="sim800")
+    simulate.add_argument(
+        "--latency", type=float, default=None, help="mean seconds per +CMGS (0 = instant)"
+    )
+    simulate.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every simulated delay by this"
+    )
+    simulate.set_defaults(run=_simulate)
+
+    demo = commands.add_parser("demo", help="the gateway on simulated modems (no hardware)")
+    demo.set_defaults(run=_demo)
+
+    modem = commands.add_parser("modem", help="talk to one modem by hand")
+    modem_commands = modem.add_subparsers(title="modem commands", metavar="ACTION")
+    probe = modem_commands.add_parser("probe", help="identity, operator, registration, signal")
+    send = modem_commands.add_parser("send", help="send one SMS")
+    send.add_argument("--to", required=True, help="destination number (E.164, e.g. +15145550101)")
+    send.add_argument("text")
+    send.add_argument("--no-report", action="store_true", help="do not ask for a delivery report")
+    listen = modem_commands.add_parser("listen", help="print received SMS and delivery reports")
+    listen.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    for sub, run in ((probe, _probe), (send, _send), (listen, _listen)):
+        sub.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB2")
+        sub.add_argument("--baud", type=int, default=115200)
+        sub.add_argument("--rtscts", action="store_true", help="hardware flow control")
+        sub.add_argument("--pin", default=None, help="SIM PIN, if the SIM asks for one")
+        sub.set_defaults(run=run)
+    return parser
+
+
+async def _until_signal(work: Awaitable[int]) -> int:
+    """Run `work`; SIGTERM/SIGINT cancel it cleanly (finally blocks run, ports close)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        return 0
+
+
+def _print(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, ensure_ascii=False, default=str), flush=True)
+
+
+def _config(args: argparse.Namespace) -> ModemConfig:
+    return ModemConfig(port=args.port, baudrate=args.baud, rtscts=args.rtscts, pin=args.pin)
+
+
+async def _simulate(args: argparse.Namespace) -> int:
+    from modem.simulator import run_simulator  # noqa: PLC0415 - the simulator is opt-in
+
+    await run_simulator(
+        modems=args.modems,
+        phones=args.phones,
+        family=args.family,
+        latency=args.latency,
+        scale=args.scale,
+        out=sys.stdout,
+    )
+    return 0
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from modem.simulator import run_simulator  # noqa: PLC0415 - the simulator is opt-in
+
+    print("Tocsin demo: two simulated modems and a simulated network (Ctrl-C to stop).")
+    print("Try, in another terminal:  tocsin modem probe --port <port below>")
+    await run_simulator(
+        modems=2, phones=3, family="sim800", latency=None, scale=1.0, out=sys.stdout
+    )
+    return 0
+
+
+async def _probe(args: argparse.Namespace) -> int:
+    modem = Modem(_config(args))
+    try:
+        await modem.open()
+        _print(await modem.probe())
+    except ModemError as exc:
+        return _fail(f"probe failed on {args.port}: {exc}")
+    finally:
+        await modem.close()
+    return 0
+
+
+async def _send(args: argparse.Namespace) -> int:
+    modem = Modem(_config(args))
+    try:
+        await modem.open()
+        sent = await modem.send_sms(args.to, args.text, status_report=not args.no_report)
+    except ModemError as exc:
+        return _fail(f"send to {args.to} failed: {exc}")
+    finally:
+        await modem.close()
+    _print(
+        {
+            "to": sent.destination,
+            "encoding": sent.encoding,
+            "parts": len(sent.parts),
+            "references": [part.message_reference for part in sent.parts],
+        }
+    )
+    return 0
+
+
+async def _listen(args: argparse.Namespace) -> int:
+    async def on_sms(sms: ReceivedSms) -> None:
+        _print(
+            {
+                "type": "sms",
+                "sender": sms.sender,
+                "text": sms.text,
+                "timestamp": sms.timestamp.isoformat(),
+                "parts": sms.parts_received,
+                "parts_expected": sms.parts_expected,
+                "complete": sms.complete,
+            }
+        )
+
+    async def on_report(report: DeliveryReport) -> None:
+        _print(
+            {
+                "type": "delivery_report",
+                "reference": report.message_reference,
+                "recipient": report.recipient,
+                "status": report.status,
+                "delivered": report.delivered,
+                "timestamp": report.discharge_time.isoformat(),
+            }
+        )
+
+    lost = asyncio.Event()
+    callbacks = ModemCallbacks(on_sms=on_sms, on_report=on_report, on_disconnect=lost.set)
+    modem = Modem(_config(args), callbacks)
+    try:
+        await modem.open()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(args.seconds):
+                await lost.wait()
+        if lost.is_set():
+            return _fail(f"{args.port} disconnected")
+    except ModemError as exc:
+        return _fail(f"listen failed on {args.port}: {exc}")
+    finally:
+        await modem.close()
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"tocsin: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
