@@ -17,8 +17,13 @@ from typing import Final
 
 from modem import gsm7
 from modem.at import DEFAULT_TIMEOUT, PRIORITY_CONTROL, PRIORITY_NORMAL, AtChannel
-from modem.exceptions import AtCommandError, CmeError, ModemError, PduError, SimBusyError
-from modem.exceptions import ModemDisconnectedError as ModemDisconnectedError
+from modem.exceptions import (
+    AtCommandError,
+    ModemDisconnectedError,
+    ModemError,
+    PduError,
+    SimBusyError,
+)
 from modem.families import GENERIC, Family, detect_family, parse_iccid
 from modem.inbox import InboxReader
 from modem.pdu import encode_submit, segment_info
@@ -254,7 +259,7 @@ class Modem:
             async with asyncio.timeout(timeout):
                 return await waiter
         except TimeoutError:
-            raise ModemError(f"{self.name}: no USSD answer to {code} within {timeout:g} s") from None
+            raise ModemError(f"{self.name}: no USSD answer within {timeout:g} s") from None
         finally:
             self._ussd_waiter = None
 
@@ -461,14 +466,3 @@ def decode_cusd(line: str, *, packed: bool) -> str:
     except (ValueError, UnicodeDecodeError, PduError) as exc:
         raise ModemError(f"unreadable USSD answer: {line!r}") from exc
     return raw
-
-
-__all__ = [
-    "CmeError",
-    "Modem",
-    "ModemCallbacks",
-    "ModemConfig",
-    "ModemDisconnectedError",
-    "decode_cusd",
-    "parse_creg",
-]

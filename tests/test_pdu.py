@@ -451,7 +451,13 @@ ORACLE_GSM7 = "".join(ch for ch in GSM7_CHARS if ch not in "§`\f")
 oracle_gsm7_text = st.text(alphabet=ORACLE_GSM7, max_size=400).filter(lambda s: not s.endswith("@"))
 oracle_ucs2_text = st.builds(
     lambda a, b: a + b,
-    st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]), max_size=200),
+    # U+00FF crashes gsmmodem's encoder (TypeError from ord()): a defect of theirs, not ours.
+    st.text(
+        alphabet=st.characters(
+            max_codepoint=0xFFFF, exclude_categories=["Cs"], exclude_characters="\u00ff"
+        ),
+        max_size=200,
+    ),
     st.sampled_from(FRENCH_FORCING),
 )
 
