@@ -159,11 +159,13 @@ class AtChannel:
         self._urcs: dict[str, _Urc] = {}
         self._urc_awaiting_body: tuple[_Urc, str] | None = None
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
+        self._closing = False
         self.timeouts = 0
 
     # ---- lifecycle
 
     async def open(self, port: str, *, baudrate: int = 115200, rtscts: bool = False) -> None:
+        self._closing = False
         self._link = await SerialLink.open(
             port,
             name=self.name,
@@ -174,6 +176,7 @@ class AtChannel:
         )
 
     async def close(self) -> None:
+        self._closing = True
         link, self._link = self._link, None
         if link is not None:
             await link.close()
@@ -342,10 +345,15 @@ class AtChannel:
         return AtCommandError(pending.command, line, pending.lines)
 
     def _on_lost(self, exc: Exception | None) -> None:
-        _LOGGER.warning("%s: port lost (%s)", self.name, exc or "closed")
+        if self._closing:
+            _LOGGER.debug("%s: port closed", self.name)
+        else:
+            _LOGGER.warning("%s: port lost (%s)", self.name, exc or "closed")
         self._link = None
         self._fail_pending(ModemDisconnectedError(f"{self.name}: port lost: {exc or 'closed'}"))
         listeners, self._disconnect_listeners = self._disconnect_listeners, []
+        if self._closing:
+            return  # a close we asked for is not news to anyone
         for listener in listeners:
             try:
                 listener(exc)

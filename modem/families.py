@@ -98,9 +98,12 @@ def parse_iccid(lines: list[str], family: Family) -> str | None:
     """The ICCID digits from whichever form the family answers in."""
     for line in lines:
         value = line.split(":", 1)[1] if ":" in line else line
-        value = value.strip().strip('"')
-        if len(value) >= 18 and value[:-1].isdigit():
-            if family.iccid_nibble_swapped:
-                value = "".join(value[i + 1 : i + 2] + value[i] for i in range(0, len(value), 2))
-            return value.rstrip("F")
+        value = value.strip().strip('"').upper()
+        if len(value) < 18 or not all(ch.isdigit() or ch == "F" for ch in value):
+            continue
+        if family.iccid_nibble_swapped:
+            value = "".join(value[i + 1 : i + 2] + value[i] for i in range(0, len(value), 2))
+        digits = value.rstrip("F")
+        if digits.isdigit():
+            return digits
     return None

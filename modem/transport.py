@@ -115,7 +115,9 @@ class SerialLink(asyncio.Protocol):
         self._on_lost = on_lost
         self._framer = LineFramer(name)
         self._transport: asyncio.Transport | None = None
-        self._closed = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._made: asyncio.Future[None] = loop.create_future()
+        self._closed: asyncio.Future[None] = loop.create_future()
 
     @classmethod
     async def open(
@@ -137,6 +139,7 @@ class SerialLink(asyncio.Protocol):
             )
         except Exception as exc:  # serial.SerialException, OSError: the port is not there
             raise ModemDisconnectedError(f"{name}: cannot open {port}: {exc}") from exc
+        await link._made  # connection_made runs on the next loop iteration
         return link
 
     @property
@@ -161,6 +164,8 @@ class SerialLink(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if not self._made.done():
+            self._made.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         _LOGGER.debug("%s < %r", self._name, data)

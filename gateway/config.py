@@ -1,0 +1,190 @@
+"""Configuration: one TOML file, every setting declared once with its default and description.
+
+Settings are data (as in Datasette): the README's settings table is checked against `SETTINGS`
+by a test, and a wrong value is reported with its key, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+DEFAULT_CONFIG_PATH: Final = Path("/etc/tocsin/tocsin.toml")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # dotted: section.name
+    default: Any
+    description: str
+    kind: type = str
+
+
+SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("town.name", "Ville de Démo", "The town's name, spoken and written in messages."),
+    Setting("town.region", "CA", "Country code (ISO 3166) whose phone numbers residents may use."),
+    Setting("town.language", "fr", "Default language of residents and pages: fr or en."),
+    Setting("town.contact_number", "", "Town office number given in HELP replies and pages."),
+    Setting("storage.path", "/var/lib/tocsin/tocsin.sqlite", "The SQLite database file."),
+    Setting("dispatch.max_attempts", 5, "Send attempts before a message fails.", int),
+    Setting("dispatch.retry_base_s", 30.0, "First retry delay after a transient error (s).", float),
+    Setting(
+        "dispatch.retry_max_s",
+        1800.0,
+        "Longest delay between two retries of one message (s).",
+        float,
+    ),
+    Setting("dispatch.watchdog_interval_s", 30.0, "How often an idle modem is checked (s).", float),
+    Setting(
+        "dispatch.block_after_failures",
+        3,
+        "Consecutive failures after which a modem is taken out of rotation.",
+        int,
+    ),
+    Setting(
+        "dispatch.block_s", 300.0, "How long a failing modem stays out of rotation (s).", float
+    ),
+    Setting(
+        "dispatch.otp_valid_s", 600.0, "How long an OTP message may wait to be sent (s).", float
+    ),
+    Setting(
+        "dispatch.alert_valid_s",
+        86400.0,
+        "How long an alert message may wait to be sent (s).",
+        float,
+    ),
+)
+
+MODEM_SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("port", None, "Serial port; prefer the stable /dev/serial/by-id/... path."),
+    Setting("name", "", "A short name shown in logs and on the health page."),
+    Setting("baudrate", 115200, "Serial speed.", int),
+    Setting("rtscts", False, "Hardware flow control (off: bare SIM800 UARTs lack RTS/CTS).", bool),
+    Setting("pin", "", "SIM PIN, if the SIM asks for one."),
+    Setting("channels", ["sms"], "What this modem serves: sms, voice.", list),
+    Setting("per_minute", None, "Most SMS parts this SIM may send in a minute.", int),
+    Setting("per_hour", None, "Most SMS parts this SIM may send in an hour.", int),
+    Setting("per_day", None, "Most SMS parts this SIM may send in a day.", int),
+    Setting("prefixes", [], "Destination prefixes this SIM prefers (same-operator routing).", list),
+)
+
+
+@dataclass(frozen=True)
+class ModemSettings:
+    port: str
+    name: str = ""
+    baudrate: int = 115200
+    rtscts: bool = False
+    pin: str = ""
+    channels: tuple[str, ...] = ("sms",)
+    per_minute: int | None = None
+    per_hour: int | None = None
+    per_day: int | None = None
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    values: dict[str, Any]
+    modems: tuple[ModemSettings, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def get_float(self, key: str) -> float:
+        return float(self.values[key])
+
+    def get_int(self, key: str) -> int:
+        return int(self.values[key])
+
+    def get_str(self, key: str) -> str:
+        return str(self.values[key])
+
+
+def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read `path` (defaults for everything absent) and apply dotted-key overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_mapping(raw, overrides)
+
+
+def from_mapping(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> Config:
+    known = {s.key: s for s in SETTINGS}
+    values = {s.key: s.default for s in SETTINGS}
+    modems_raw = raw.pop("modems", []) if isinstance(raw.get("modems"), list) else []
+    for section, body in raw.items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{section}: expected a [{section}] table")
+        for name, value in body.items():
+            key = f"{section}.{name}"
+            if key not in known:
+                raise ConfigError(f"{key}: unknown setting")
+            values[key] = _coerce(known[key], key, value)
+    for key, value in (overrides or {}).items():
+        if key not in known:
+            raise ConfigError(f"{key}: unknown setting")
+        values[key] = _coerce(known[key], key, value)
+    modems = tuple(_modem(i, m) for i, m in enumerate(modems_raw))
+    return Config(values, modems)
+
+
+def _modem(index: int, body: Any) -> ModemSettings:
+    where = f"modems[{index}]"
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: expected a [[modems]] table")
+    known = {s.key: s for s in MODEM_SETTINGS}
+    kwargs: dict[str, Any] = {}
+    for name, value in body.items():
+        if name not in known:
+            raise ConfigError(f"{where}.{name}: unknown setting")
+        kwargs[name] = _coerce(known[name], f"{where}.{name}", value)
+    if not kwargs.get("port"):
+        raise ConfigError(f"{where}.port: required")
+    for name in ("channels", "prefixes"):
+        if name in kwargs:
+            kwargs[name] = tuple(str(v) for v in kwargs[name])
+    bad = set(kwargs.get("channels", ())) - {"sms", "voice"}
+    if bad:
+        raise ConfigError(f"{where}.channels: unknown channel(s) {sorted(bad)}")
+    return ModemSettings(**kwargs)
+
+
+def _coerce(setting: Setting, key: str, value: Any) -> Any:
+    kind = setting.kind
+    if value is None:
+        return None
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{key}: must not be negative")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if value < 0:
+            raise ConfigError(f"{key}: must not be negative")
+        return float(value)
+    if kind is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected text, got {value!r}")
+    return value
