@@ -48,6 +48,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         int,
     ),
     Setting(
+        "dispatch.sim_block_s",
+        3600.0,
+        "How long a modem whose SIM cannot send (no credit, barred) stays out (s).",
+        float,
+    ),
+    Setting(
         "dispatch.block_s", 300.0, "How long a failing modem stays out of rotation (s).", float
     ),
     Setting(

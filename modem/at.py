@@ -22,6 +22,8 @@ from modem.exceptions import (
     AtTimeoutError,
     CmsError,
     ModemDisconnectedError,
+    PortClosedError,
+    PromptTimeoutError,
     cme_error,
 )
 from modem.transport import Event, Line, Prompt, SerialLink
@@ -227,7 +229,7 @@ class AtChannel:
     ) -> list[str]:
         link = self._link
         if link is None or not link.is_open:
-            raise ModemDisconnectedError(f"{self.name}: port is closed")
+            raise PortClosedError(f"{self.name}: port is closed")
         upper = command.upper()
         pending = _Pending(
             command=command,
@@ -265,7 +267,7 @@ class AtChannel:
             if self._link is not None and self._link.is_open:
                 self._link.write(ESC.encode())
             self.timeouts += 1
-            raise AtTimeoutError(pending.command + " (prompt)", timeout) from None
+            raise PromptTimeoutError(pending.command + " (prompt)", timeout) from None
         if pending.done.done():
             pending.done.result()  # raises the command's error
             raise AtCommandError(pending.command, "final result before the > prompt")
@@ -274,6 +276,11 @@ class AtChannel:
 
     def _on_event(self, event: Event) -> None:
         pending = self._pending
+        if pending is not None and pending.done.done():
+            # The command already has its final result; its task just has not resumed yet.
+            # Lines read in the same chunk (a +CUSD right after the OK of AT+CUSD) are URCs,
+            # not part of the finished answer, where they would be silently lost.
+            pending = None
         if isinstance(event, Prompt):
             if pending is not None and pending.prompt is not None and not pending.prompt.done():
                 pending.prompt.set_result(None)

@@ -15,6 +15,10 @@ class ModemDisconnectedError(ModemError, ConnectionError):
     """The serial port closed or vanished (USB unplugged, pty closed)."""
 
 
+class PortClosedError(ModemDisconnectedError):
+    """The port was already closed when a command was attempted: nothing was written."""
+
+
 class AtTimeoutError(ModemError, TimeoutError):
     """No final result code arrived within the command's timeout."""
 
@@ -22,6 +26,10 @@ class AtTimeoutError(ModemError, TimeoutError):
         super().__init__(f"no answer to {command!r} within {timeout:g} s")
         self.command = command
         self.timeout = timeout
+
+
+class PromptTimeoutError(AtTimeoutError):
+    """No `> ` prompt came: the message body was never written, so nothing was sent."""
 
 
 class AtCommandError(ModemError):

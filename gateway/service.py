@@ -1,0 +1,115 @@
+"""The composition root: storage, outbox, inbox, modem pool and event bus in one asyncio loop."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+
+from gateway.config import Config, ModemSettings
+from gateway.dispatcher import ModemPool
+from gateway.events import EventBus
+from gateway.outbox import Outbox, RecoveryReport
+from gateway.storage.database import Database
+from gateway.storage.inbox import Inbox, pdu_hash
+from modem.types import DeliveryReport, ReceivedSms
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Gateway:
+    """Starts and stops everything the service runs; the web app and the CLI hold one."""
+
+    def __init__(self, config: Config, modems: tuple[ModemSettings, ...] | None = None) -> None:
+        self.config = config
+        self.modem_settings = modems if modems is not None else config.modems
+        self.bus = EventBus()
+        self.db: Database | None = None
+        self.recovery: RecoveryReport | None = None
+        self._outbox: Outbox | None = None
+        self._inbox: Inbox | None = None
+        self._pool: ModemPool | None = None
+
+    @property
+    def outbox(self) -> Outbox:
+        assert self._outbox is not None, "gateway not started"
+        return self._outbox
+
+    @property
+    def inbox(self) -> Inbox:
+        assert self._inbox is not None, "gateway not started"
+        return self._inbox
+
+    @property
+    def pool(self) -> ModemPool:
+        assert self._pool is not None, "gateway not started"
+        return self._pool
+
+    async def start(self) -> None:
+        path = Path(self.config.get_str("storage.path"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = await Database.open(path)
+        self._outbox = Outbox(self.db)
+        self._inbox = Inbox(self.db)
+        # Rows left in `sending` by a crash or power cut: resend or mark unknown, per class.
+        self.recovery = await self._outbox.recover_after_restart()
+        _LOGGER.info("start-up recovery: %s", self.recovery)
+        self._pool = ModemPool(
+            self.modem_settings,
+            outbox=self._outbox,
+            bus=self.bus,
+            config=self.config,
+            on_sms=self._store_inbound,
+            on_report=self._store_report,
+        )
+        self._pool.start()
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.stop()
+            self._pool = None
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _store_inbound(self, sms: ReceivedSms) -> None:
+        """Commit before the modem deletes it (this returning is the go-ahead to delete)."""
+        message_id, is_new = await self.inbox.store_inbound(
+            modem=sms.modem,
+            sender=sms.sender,
+            text=sms.text,
+            network_timestamp=sms.timestamp,
+            pdu_hash=pdu_hash(sms.pdus),
+            concat_ref=sms.concat_reference,
+            part_info=(sms.parts_received, sms.parts_expected),
+            complete=sms.complete,
+        )
+        if is_new:
+            self.bus.publish("inbound", id=message_id, sender=sms.sender, modem=sms.modem)
+
+    async def _store_report(self, report: DeliveryReport) -> None:
+        message = await self.outbox.record_status_report(
+            report.modem, report.message_reference, report.status, recipient=report.recipient
+        )
+        if message is not None:
+            self.bus.publish(
+                "message",
+                id=message.id,
+                state=str(message.state),
+                message_class=message.message_class.value,
+                campaign_id=message.campaign_id,
+                destination=message.destination,
+                modem=report.modem,
+            )
