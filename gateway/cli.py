@@ -10,8 +10,12 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
+from gateway.config import load as load_config
+from gateway.service import Gateway
 from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.types import DeliveryReport, ReceivedSms
@@ -24,8 +28,9 @@ FAMILY_CHOICES = ("sim800", "sim7600", "ec25", "e3372")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    quiet = getattr(args, "run", None) not in (_run, _demo)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -58,9 +63,30 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--scale", type=float, default=1.0, help="multiply every simulated delay by this"
     )
+    simulate.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="inject a fault: hang, garbage[=P], fail-sends=N[:CODE], no-credit, deregistered, "
+        "pin=1234, busy-after-boot=N[:CODE], trickle, rssi=N (prefix 1: for one modem)",
+    )
+    simulate.add_argument("--log", type=Path, default=None, help="network log (JSON lines)")
     simulate.set_defaults(run=_simulate)
 
+    run_gateway = commands.add_parser("run", help="run the gateway (modems from the configuration)")
+    run_gateway.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
+    )
+    run_gateway.set_defaults(run=_run)
+
     demo = commands.add_parser("demo", help="the gateway on simulated modems (no hardware)")
+    demo.add_argument("--modems", type=int, default=2)
+    demo.add_argument("--phones", type=int, default=6)
+    demo.add_argument(
+        "--data", type=Path, default=Path("var/demo"), help="where the demo keeps its database"
+    )
+    demo.add_argument("--scale", type=float, default=0.3, help="simulated delays × this")
     demo.set_defaults(run=_demo)
 
     modem = commands.add_parser("modem", help="talk to one modem by hand")
@@ -111,18 +137,29 @@ async def _simulate(args: argparse.Namespace) -> int:
         latency=args.latency,
         scale=args.scale,
         out=sys.stdout,
+        faults=args.fault,
+        log_path=args.log,
     )
     return 0
 
 
-async def _demo(args: argparse.Namespace) -> int:
-    from modem.simulator import run_simulator  # noqa: PLC0415 - the simulator is opt-in
+async def _run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(f"bad configuration: {exc}")
+    if not config.modems:
+        return _fail(f"{args.config}: no [[modems]] configured (try `tocsin demo`)")
+    async with Gateway(config) as gateway:
+        _LOGGER.info("running with %d modem(s)", len(gateway.pool.workers))
+        await asyncio.Event().wait()  # until SIGTERM cancels us
+    return 0
 
-    print("Tocsin demo: two simulated modems and a simulated network (Ctrl-C to stop).")
-    print("Try, in another terminal:  tocsin modem probe --port <port below>")
-    await run_simulator(
-        modems=2, phones=3, family="sim800", latency=None, scale=1.0, out=sys.stdout
-    )
+
+async def _demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo  # noqa: PLC0415 - the demo pulls in the simulator
+
+    await run_demo(modems=args.modems, phones=args.phones, data=args.data, scale=args.scale)
     return 0
 
 

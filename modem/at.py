@@ -250,7 +250,9 @@ class AtChannel:
                 return await asyncio.shield(pending.done)
         except TimeoutError:
             self.timeouts += 1
-            _LOGGER.warning("%s: timeout after %g s on %r", self.name, timeout, command)
+            # INFO, not WARNING: a timeout is often expected (syncing with a booting modem);
+            # the caller decides whether it is a problem and logs it so.
+            _LOGGER.info("%s: timeout after %g s on %r", self.name, timeout, command)
             raise AtTimeoutError(command, timeout) from None
         finally:
             self._pending = None
