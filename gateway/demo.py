@@ -76,9 +76,9 @@ async def _print_events(bus: EventBus) -> None:
     subscription = bus.subscribe()
     try:
         async for event in subscription:
-            if event.kind == "modem" and event.data.get("health") in ("busy", "ready"):
-                if not event.data.get("reason"):
-                    continue  # every send toggles busy/ready: too chatty for a console
+            routine = event.data.get("health") in ("busy", "ready") and not event.data.get("reason")
+            if event.kind == "modem" and routine:
+                continue  # every send toggles busy/ready: too chatty for a console
             print(_describe_event(event), flush=True)
     finally:
         subscription.close()

@@ -12,8 +12,8 @@ import contextlib
 import itertools
 import logging
 import re
-from collections.abc import Hashable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Coroutine, Hashable
+from typing import TYPE_CHECKING, Any, Final
 
 from modem.exceptions import CmsError, ModemDisconnectedError, ModemError, PduError
 from modem.pdu import Deliver, StatusReport, decode
@@ -95,14 +95,26 @@ class InboxReader:
                         item = await self._queue.get()
             except TimeoutError:
                 for message in self._reassembler.expire(loop.time()):
-                    await self._deliver(message)
+                    if not await self._step("expire", self._deliver(message)):
+                        return
                 continue
-            try:
-                await self._handle(item)
-            except ModemDisconnectedError:
-                return  # the owner reopens; stored messages are listed again then
-            except ModemError as exc:
-                _LOGGER.warning("%s: receive step %s failed: %s", self._modem.name, item[0], exc)
+            if not await self._step(item[0], self._handle(item)):
+                return
+
+    async def _step(self, kind: str, step: Coroutine[Any, Any, None]) -> bool:
+        """Run one receive step; False when the port is gone and the worker must end."""
+        try:
+            await step
+        except ModemDisconnectedError:
+            return False  # the owner reopens; stored messages are listed again then
+        except ModemError as exc:
+            _LOGGER.warning("%s: receive step %s failed: %s", self._modem.name, kind, exc)
+        except Exception:
+            # The owner's callback failed (its database is down...). The message stays on the
+            # SIM and is read again at the next start; the worker must live on for the next
+            # ones, and must not hand the error to whoever later stops it.
+            _LOGGER.exception("%s: receive step %s failed", self._modem.name, kind)
+        return True
 
     async def _handle(self, item: _Item) -> None:
         kind, index, pdu = item
