@@ -14,7 +14,9 @@ def sms(cls: MessageClass, to: str, body: str, **kwargs: object) -> NewMessage:
     return NewMessage(cls, Channel.SMS, to, body, "fr", **kwargs)  # type: ignore[arg-type]
 
 
-async def wait_state(gw: Gateway, message_id: int, *states: MessageState, timeout: float = 10) -> None:
+async def wait_state(
+    gw: Gateway, message_id: int, *states: MessageState, timeout: float = 10
+) -> None:
     async with asyncio.timeout(timeout):
         while True:
             message = await gw.outbox.get(message_id)
@@ -44,7 +46,9 @@ async def test_otp_jumps_an_alert_backlog(sim: Simulator, tmp_path) -> None:
 
     async with Gateway(make_config(tmp_path), modem_settings(sim)) as gw:
         for i in range(40):
-            await gw.outbox.enqueue(sms(MessageClass.ALERT, sim.phones[i % 3].number, f"Alerte {i}"))
+            await gw.outbox.enqueue(
+                sms(MessageClass.ALERT, sim.phones[i % 3].number, f"Alerte {i}")
+            )
         await asyncio.sleep(0.05)
         otp = await gw.outbox.enqueue(sms(MessageClass.OTP, sim.phones[3].number, "Code: 999999"))
         await wait_state(gw, otp, MessageState.SENT, MessageState.DELIVERED)
