@@ -8,7 +8,6 @@ nothing sent after valid_until, every inbound SMS stored once, the database file
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import sys
@@ -147,4 +146,3 @@ async def test_kill_9_loses_nothing_and_sends_no_otp_twice(tmp_path: Path) -> No
             assert await db.integrity_check() == ["ok"]
         finally:
             await db.close()
-    assert os.path.exists(db_path)
