@@ -25,6 +25,7 @@ class LatencyModel:
     rng: random.Random
     scale: float = 1.0
     cmgs_mean_s: float = CMGS_MEAN_S
+    cmgs_sigma: float = CMGS_SIGMA  # 0: every send takes exactly the mean (for comparisons)
 
     def command(self) -> float:
         """Firmware time for an ordinary command."""
@@ -34,8 +35,10 @@ class LatencyModel:
         """Time from the PDU's Ctrl-Z to +CMGS: lognormal with the configured mean, capped."""
         if self.cmgs_mean_s <= 0:
             return 0.0
-        mu = math.log(self.cmgs_mean_s) - CMGS_SIGMA**2 / 2
-        return self._scaled(min(self.rng.lognormvariate(mu, CMGS_SIGMA), CMGS_CAP_S))
+        if self.cmgs_sigma <= 0:
+            return self._scaled(min(self.cmgs_mean_s, CMGS_CAP_S))
+        mu = math.log(self.cmgs_mean_s) - self.cmgs_sigma**2 / 2
+        return self._scaled(min(self.rng.lognormvariate(mu, self.cmgs_sigma), CMGS_CAP_S))
 
     def report(self) -> float:
         """Time until the status report of a delivered message reaches the sender."""
