@@ -33,6 +33,7 @@ SCALE = 0.02  # realistic +CMGS (~3 s mean, lognormal) × 0.02 → ~60 ms per se
 BACKLOG = 10_000
 
 _written: dict[str, float] = {}
+_waiting: dict[str, asyncio.Event] = {}
 
 
 def _install_probe() -> None:
@@ -45,6 +46,8 @@ def _install_probe() -> None:
             decoded = decode(data)
             if isinstance(decoded, Submit) and decoded.text.startswith("OTP "):
                 _written.setdefault(decoded.text, time.perf_counter())
+                if decoded.text in _waiting:
+                    _waiting[decoded.text].set()
         return await original(self, command, **kwargs)
 
     AtChannel.command = command  # type: ignore[method-assign]
@@ -65,11 +68,11 @@ def _alerts(phones: list[str]) -> Iterator[NewMessage]:
 
 async def _otp(gateway: Gateway, phone: str, tag: str) -> float:
     text = f"OTP {tag}: votre code est 123456"
+    written = _waiting[text] = asyncio.Event()
     started = time.perf_counter()
     await gateway.outbox.enqueue(NewMessage(MessageClass.OTP, Channel.SMS, phone, text, "fr"))
     async with asyncio.timeout(60):
-        while text not in _written:
-            await asyncio.sleep(0.0005)
+        await written.wait()
     return (_written[text] - started) * 1000
 
 

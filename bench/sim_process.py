@@ -1,4 +1,4 @@
-"""Run `tocsin simulate` in its own process, so a benchmark's CPU figures are the gateway's alone."""
+"""`tocsin simulate` in its own process, so a benchmark's CPU figures are the gateway's alone."""
 
 from __future__ import annotations
 
