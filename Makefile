@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.tocsin-installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,13 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+system-deps:
+	scripts/system-deps
+
+demo: system-deps $(STAMP)
 	$(VENV)/bin/tocsin demo
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	scripts/check
 
 check: test
