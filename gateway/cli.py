@@ -16,6 +16,7 @@ from typing import Any
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
 from gateway.service import Gateway
+from gateway.webserver import serve_web
 from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.types import DeliveryReport, ReceivedSms
@@ -28,7 +29,7 @@ FAMILY_CHOICES = ("sim800", "sim7600", "ec25", "e3372")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    quiet = getattr(args, "run", None) not in (_run, _demo)
+    quiet = getattr(args, "run", None) is not _run
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -87,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=Path("var/demo"), help="where the demo keeps its database"
     )
     demo.add_argument("--scale", type=float, default=0.3, help="simulated delays × this")
+    demo.add_argument("--host", default="127.0.0.1", help="address of the web pages")
+    demo.add_argument("--port", type=int, default=8080, help="port of the web pages")
     demo.set_defaults(run=_demo)
 
     modem = commands.add_parser("modem", help="talk to one modem by hand")
@@ -152,14 +155,23 @@ async def _run(args: argparse.Namespace) -> int:
         return _fail(f"{args.config}: no [[modems]] configured (try `tocsin demo`)")
     async with Gateway(config) as gateway:
         _LOGGER.info("running with %d modem(s)", len(gateway.pool.workers))
-        await asyncio.Event().wait()  # until SIGTERM cancels us
+        host, port = config.get_str("web.host"), config.get_int("web.port")
+        await serve_web(gateway, host=host, port=port)  # until SIGTERM
+        await asyncio.Event().wait()
     return 0
 
 
 async def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo  # noqa: PLC0415 - the demo pulls in the simulator
 
-    await run_demo(modems=args.modems, phones=args.phones, data=args.data, scale=args.scale)
+    await run_demo(
+        modems=args.modems,
+        phones=args.phones,
+        data=args.data,
+        scale=args.scale,
+        host=args.host,
+        port=args.port,
+    )
     return 0
 
 

@@ -32,6 +32,30 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("town.language", "fr", "Default language of residents and pages: fr or en."),
     Setting("town.contact_number", "", "Town office number given in HELP replies and pages."),
     Setting("storage.path", "/var/lib/tocsin/tocsin.sqlite", "The SQLite database file."),
+    Setting("web.host", "127.0.0.1", "Address the web pages are served on."),
+    Setting("web.port", 8080, "Port the web pages are served on.", int),
+    Setting("residents.city", "Ville de Démo", "City preselected on the profile page."),
+    Setting("residents.otp_valid_s", 600.0, "Lifetime of a one-time code (s).", float),
+    Setting("residents.otp_max_tries", 5, "Wrong tries that kill a one-time code.", int),
+    Setting(
+        "residents.budget_number_15min",
+        3,
+        "Codes or notices one number may trigger per 15 minutes.",
+        int,
+    ),
+    Setting(
+        "residents.budget_number_day", 10, "Codes or notices one number may trigger per day.", int
+    ),
+    Setting(
+        "residents.budget_ip_hour",
+        20,
+        "Codes or notices one client address may trigger per hour.",
+        int,
+    ),
+    Setting("residents.budget_global_hour", 300, "Town-wide codes or notices per hour.", int),
+    Setting("residents.session_idle_s", 1800.0, "Session idle timeout (s).", float),
+    Setting("residents.session_absolute_s", 43200.0, "Session absolute timeout (s).", float),
+    Setting("residents.captcha_max_number", 100000, "ALTCHA proof-of-work difficulty.", int),
     Setting("dispatch.max_attempts", 5, "Send attempts before a message fails.", int),
     Setting("dispatch.retry_base_s", 30.0, "First retry delay after a transient error (s).", float),
     Setting(
@@ -55,15 +79,6 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     ),
     Setting(
         "dispatch.block_s", 300.0, "How long a failing modem stays out of rotation (s).", float
-    ),
-    Setting(
-        "dispatch.otp_valid_s", 600.0, "How long an OTP message may wait to be sent (s).", float
-    ),
-    Setting(
-        "dispatch.alert_valid_s",
-        86400.0,
-        "How long an alert message may wait to be sent (s).",
-        float,
     ),
 )
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from gateway.config import ModemSettings, from_mapping
 from gateway.events import Event, EventBus
 from gateway.outbox import Channel, MessageClass, NewMessage
+from gateway.residents.streets import load_sample_streets
 from gateway.service import Gateway
+from gateway.webserver import serve_web
 from modem.simulator import Simulator
 
 DEMO_FAMILIES = ["sim800", "ec25", "sim7600", "e3372"]
@@ -24,7 +26,9 @@ WELCOME_FR = (
 )
 
 
-async def run_demo(*, modems: int, phones: int, data: Path, scale: float) -> None:
+async def run_demo(
+    *, modems: int, phones: int, data: Path, scale: float, host: str, port: int
+) -> None:
     data.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     config = from_mapping({}, {"storage.path": str(data / "tocsin.sqlite")})
     async with Simulator(
@@ -34,10 +38,13 @@ async def run_demo(*, modems: int, phones: int, data: Path, scale: float) -> Non
             ModemSettings(port=m.port, name=f"modem{i + 1}") for i, m in enumerate(sim.modems)
         )
         async with Gateway(config, settings) as gateway:
-            _describe(sim, data)
+            assert gateway.db is not None
+            await load_sample_streets(gateway.db, config.get_str("residents.city"))
+            _describe(sim, data, f"http://{host}:{port}/")
             printer = asyncio.create_task(_print_events(gateway.bus))
             try:
                 await _demo_traffic(gateway, sim)
+                await serve_web(gateway, host=host, port=port, simulator=sim)
                 await asyncio.Event().wait()  # until Ctrl-C / SIGTERM
             finally:
                 printer.cancel()
@@ -45,8 +52,10 @@ async def run_demo(*, modems: int, phones: int, data: Path, scale: float) -> Non
                     await printer
 
 
-def _describe(sim: Simulator, data: Path) -> None:
+def _describe(sim: Simulator, data: Path, url: str) -> None:
     print("Tocsin demo — the gateway on simulated modems (Ctrl-C to stop)")
+    print(f"  web pages:        {url}   (register with a simulated phone's number)")
+    print(f"  simulated phones: {url}sim/phones   (read the codes they receive)")
     print(f"  database: {data / 'tocsin.sqlite'}")
     for modem in sim.modems:
         print(f"  modem  {modem.number}  {modem.family:8}  port {modem.port}")

@@ -40,6 +40,9 @@ def write_config(path: Path, db: Path, sim: Simulator) -> None:
 [storage]
 path = "{db}"
 
+[web]
+port = 0
+
 [dispatch]
 retry_base_s = 0.1
 retry_max_s = 0.5

@@ -1,0 +1,1 @@
+"""Residents, their contact points, streets, one-time codes, sessions and send budgets."""

@@ -1,0 +1,73 @@
+"""ALTCHA proof of work, self-hosted: `altcha` makes and checks challenges, our JS solves them.
+
+The `altcha` PyPI package has no widget, and the npm widget injects inline styles that our CSP
+forbids, so web/static/altcha.js is a small solver of our own (SHA-256 via WebCrypto). Without
+JavaScript the form cannot be sent; the page says so and gives the town office's number.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from altcha import v1 as altcha_v1
+
+# Long enough to fill the form slowly; a solved challenge is accepted once.
+CHALLENGE_LIFETIME = timedelta(minutes=20)
+_MAX_PAYLOAD = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """What the page hands to the solver (as data- attributes)."""
+
+    algorithm: str
+    challenge: str
+    salt: str
+    signature: str
+    max_number: int
+
+
+class Captcha:
+    """Makes challenges and accepts each solution once, until it expires."""
+
+    def __init__(self, hmac_key: str, max_number: int) -> None:
+        self._key = hmac_key
+        self._max_number = max_number
+        self._used: dict[str, float] = {}  # challenge signature -> when it expires
+
+    def challenge(self) -> Challenge:
+        """A fresh challenge for one form."""
+        made = altcha_v1.create_challenge(
+            altcha_v1.ChallengeOptions(
+                hmac_key=self._key,
+                max_number=self._max_number,
+                expires=datetime.now(UTC) + CHALLENGE_LIFETIME,
+            )
+        )
+        return Challenge(
+            algorithm=made.algorithm,
+            challenge=made.challenge,
+            salt=made.salt,
+            signature=made.signature,
+            max_number=made.max_number,
+        )
+
+    def verify(self, payload: str) -> bool:
+        """True for a valid, unexpired solution not seen before (then it is spent)."""
+        if not payload or len(payload) > _MAX_PAYLOAD:
+            return False
+        try:
+            decoded = altcha_v1.Payload.from_base64(payload)
+            ok, _error = altcha_v1.verify_solution(decoded, self._key, check_expires=True)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return False
+        if not ok or decoded.algorithm != "SHA-256":
+            return False
+        now = time.time()
+        self._used = {sig: until for sig, until in self._used.items() if until > now}
+        if decoded.signature in self._used:
+            return False
+        self._used[decoded.signature] = now + CHALLENGE_LIFETIME.total_seconds()
+        return True
