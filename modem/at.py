@@ -22,6 +22,7 @@ from modem.exceptions import (
     AtTimeoutError,
     CmsError,
     ModemDisconnectedError,
+    ModemError,
     PortClosedError,
     PromptTimeoutError,
     cme_error,
@@ -37,6 +38,12 @@ PROMPT_TIMEOUT: Final = 10.0
 # SIM800 manual: +CMGS max response time 60 s. Quectel EC25 manual: 120 s.
 CMGS_TIMEOUT_SIMCOM: Final = 60.0
 CMGS_TIMEOUT_QUECTEL: Final = 120.0
+# A command its caller cancelled (shutdown, reset) is still answered by the modem. The next
+# command first waits this long at most for that answer, so that it is not taken as its own.
+ABANDONED_GRACE: Final = 5.0
+# A command in flight when the module announces a reboot (RDY) was lost with it, unless it was
+# written just as the module came up; the next command waits this long for such an answer.
+REBOOT_GRACE: Final = 0.5
 
 CTRL_Z: Final = "\x1a"
 ESC: Final = "\x1b"
@@ -158,6 +165,7 @@ class AtChannel:
         self._link: SerialLink | None = None
         self._lock = _PriorityLock()
         self._pending: _Pending | None = None
+        self._abandoned: tuple[_Pending, float] | None = None  # and the loop time to give up
         self._urcs: dict[str, _Urc] = {}
         self._urc_awaiting_body: tuple[_Urc, str] | None = None
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
@@ -168,6 +176,7 @@ class AtChannel:
 
     async def open(self, port: str, *, baudrate: int = 115200, rtscts: bool = False) -> None:
         self._closing = False
+        self._abandoned = None  # a new port: whatever the old one owed is gone with it
         self._link = await SerialLink.open(
             port,
             name=self.name,
@@ -183,6 +192,7 @@ class AtChannel:
         if link is not None:
             await link.close()
         self._fail_pending(ModemDisconnectedError(f"{self.name}: closed"))
+        self._pending = self._abandoned = None
 
     @property
     def is_open(self) -> bool:
@@ -196,6 +206,26 @@ class AtChannel:
         """Send ESC: leaves a `> ` prompt left open by a crash or a timeout; ignored otherwise."""
         if self._link is not None and self._link.is_open:
             self._link.write(ESC.encode())
+
+    def abort_pending(self, reason: str) -> None:
+        """Fail the command in flight now: the module restarted, and most likely lost it."""
+        pending = self._pending
+        if pending is None or pending.done.done():
+            return
+        _LOGGER.info("%s: %r abandoned: %s", self.name, pending.command, reason)
+        # Unless it was written just as the module came up: then its answer is still due, and
+        # must not be taken for the next command's. A stand-in absorbs it, for a short while.
+        stand_in = _Pending(
+            command=pending.command,
+            response_prefix=pending.response_prefix,
+            call_command=pending.call_command,
+            echo=pending.echo,
+            data_echo=pending.data_echo,
+        )
+        self._fail_pending(AtCommandError(pending.command, reason))
+        self._pending = stand_in
+        stand_in.done.add_done_callback(_consume)
+        self._abandoned = (stand_in, asyncio.get_running_loop().time() + REBOOT_GRACE)
 
     # ---- URC table
 
@@ -227,6 +257,7 @@ class AtChannel:
     async def _run(
         self, command: str, timeout: float, data: str | None, prompt_timeout: float
     ) -> list[str]:
+        await self._drain_abandoned()
         link = self._link
         if link is None or not link.is_open:
             raise PortClosedError(f"{self.name}: port is closed")
@@ -241,13 +272,21 @@ class AtChannel:
         if data is not None:
             pending.prompt = asyncio.get_running_loop().create_future()
         self._pending = pending  # registered before the write: a fast answer is never missed
+        abandoned = False
         try:
             link.write(command.encode("ascii") + b"\r")
             if pending.prompt is not None and data is not None:
                 await self._await_prompt(pending, prompt_timeout)
                 link.write(data.encode("ascii") + CTRL_Z.encode())
+                pending.prompt = None  # the body is out: nothing to escape from any more
             async with asyncio.timeout(timeout):
                 return await asyncio.shield(pending.done)
+        except asyncio.CancelledError:
+            # Without this, the answer still on its way would end the next command (a reset
+            # cancels the inbox's AT+CMGL; AT+CFUN=1,1 then got CMGL's OK, and everything
+            # after it was off by one).
+            abandoned = self._abandon(pending, min(timeout, ABANDONED_GRACE))
+            raise
         except TimeoutError:
             self.timeouts += 1
             # INFO, not WARNING: a timeout is often expected (syncing with a booting modem);
@@ -255,7 +294,37 @@ class AtChannel:
             _LOGGER.info("%s: timeout after %g s on %r", self.name, timeout, command)
             raise AtTimeoutError(command, timeout) from None
         finally:
-            self._pending = None
+            if not abandoned and self._pending is pending:  # not a stand-in (abort_pending)
+                self._pending = None
+
+    def _abandon(self, pending: _Pending, grace: float) -> bool:
+        """Keep a cancelled command registered until its answer is in; False if none is due."""
+        if pending.done.done() or self._link is None or not self._link.is_open:
+            return False
+        if pending.prompt is not None:
+            self._link.write(ESC.encode())  # still at (or before) the > prompt: leave it
+        pending.done.add_done_callback(_consume)
+        self._abandoned = (pending, asyncio.get_running_loop().time() + grace)
+        return True
+
+    async def _drain_abandoned(self) -> None:
+        """Let the answer of a cancelled command arrive before the next command is written."""
+        if self._abandoned is None:
+            return
+        pending, deadline = self._abandoned
+        try:
+            async with asyncio.timeout_at(deadline):
+                await asyncio.shield(pending.done)
+        except asyncio.CancelledError:
+            raise  # still abandoned: the next command drains it
+        except TimeoutError:
+            _LOGGER.info("%s: no answer to cancelled %r", self.name, pending.command)
+        except ModemError:
+            pass  # its failure concerns nobody any more
+        if self._abandoned is not None and self._abandoned[0] is pending:
+            self._abandoned = None
+            if self._pending is pending:
+                self._pending = None
 
     async def _await_prompt(self, pending: _Pending, timeout: float) -> None:
         assert pending.prompt is not None
@@ -377,6 +446,12 @@ class AtChannel:
             if future is not None and not future.done():
                 future.set_exception(error)
                 future.exception()  # mark retrieved: the awaiting side may be the other future
+
+
+def _consume(future: asyncio.Future[list[str]]) -> None:
+    """Mark the result of a command nobody awaits any more as retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _error_code(text: str) -> int:

@@ -31,6 +31,7 @@ LIST_TIMEOUT: Final = 30.0
 
 _STORED_RE: Final = re.compile(r'^\+C(?:MTI|DSI):\s*"?([A-Z_]*)"?\s*,\s*(\d+)')
 _LIST_HEADER_RE: Final = re.compile(r"^\+CMGL:\s*(\d+)\s*,")
+_PDU_RE: Final = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 
 _Item = tuple[str, int | None, str | None]  # (kind, storage index, pdu)
 
@@ -131,10 +132,16 @@ class InboxReader:
     async def _list_stored(self) -> list[tuple[int, str]]:
         lines = await self._modem.at("AT+CMGL=4", timeout=LIST_TIMEOUT)
         stored: list[tuple[int, str]] = []
-        for header, body in itertools.pairwise([*lines, ""]):
-            match = _LIST_HEADER_RE.match(header)
-            if match and body and not body.startswith("+CMGL:"):
-                stored.append((int(match.group(1)), body))
+        index: int | None = None
+        for line in lines:
+            match = _LIST_HEADER_RE.match(line)
+            if match:
+                index = int(match.group(1))
+            elif index is not None and _PDU_RE.match(line):
+                stored.append((index, line))
+                index = None
+            # Anything else is noise that survived the framer (a stray "~" or "é" line): taking
+            # it for the PDU made a good message "undecodable" and left it stuck on the SIM.
         if stored:
             _LOGGER.info("%s: %d message(s) stored on the SIM", self._modem.name, len(stored))
         return stored
@@ -146,7 +153,7 @@ class InboxReader:
             if exc.code == CMS_INVALID_INDEX:
                 return None  # already read and deleted (an announcement seen twice)
             raise
-        body = [line for line in lines if not line.startswith("+CMGR:")]
+        body = [line for line in lines if _PDU_RE.match(line)]  # not noise: see _list_stored
         return body[0] if body else None
 
     async def _process(self, pdu: str, index: int | None) -> None:

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from modem import gsm7
-from modem.at import DEFAULT_TIMEOUT, PRIORITY_CONTROL, PRIORITY_NORMAL, AtChannel
+from modem.at import (
+    DEFAULT_TIMEOUT,
+    PRIORITY_CONTROL,
+    PRIORITY_NORMAL,
+    AtChannel,
+    UrcHandler,
+)
 from modem.exceptions import (
     AtCommandError,
     ModemDisconnectedError,
@@ -67,6 +73,8 @@ class ModemConfig:
     pin: str | None = None
     storage: str = "SM"
     reassembly_timeout_s: float = 600.0
+    # The module's second serial port for call audio (PCM frames), where the family has one.
+    audio_port: str | None = None
 
     @property
     def label(self) -> str:
@@ -198,6 +206,12 @@ class Modem:
                     raise ModemError(f"{self.name}: did not come back after reset: {exc}") from exc
             await asyncio.sleep(0.5)
 
+    # ---- for other layers on the same channel (voice calls)
+
+    def add_urc(self, prefix: str, handler: UrcHandler) -> None:
+        """Let a layer above (modem.voice) hear its own unsolicited lines on this channel."""
+        self._channel.add_urc(prefix, handler)
+
     # ---- plain commands
 
     async def at(
@@ -315,7 +329,7 @@ class Modem:
 
     async def _unlock_sim(self) -> None:
         lines = await self._retry_busy("AT+CPIN?")
-        state = _info(lines).removeprefix("+CPIN:").strip()
+        state = _info(lines, "+CPIN:").removeprefix("+CPIN:").strip()
         if state == "READY":
             return
         if state == "SIM PIN":
@@ -397,6 +411,9 @@ class Modem:
             waiter.set_exception(exc)
 
     def _on_boot(self, line: str, _body: str | None) -> None:
+        # A command in flight was lost with the old boot; without this it holds the channel
+        # until its timeout (30 s for the inbox's AT+CMGL) and initialise() waits behind it.
+        self._channel.abort_pending(f"the modem restarted ({line})")
         if self.state is ModemState.READY:
             # The module rebooted on its own (brown-out, watchdog): its settings are gone.
             _LOGGER.warning("%s: modem restarted by itself (%s)", self.name, line)
@@ -419,9 +436,15 @@ class Modem:
             self.callbacks.on_disconnect()
 
 
-def _info(lines: list[str]) -> str:
-    """The first information line of an answer, or "" (identity commands answer one line)."""
-    return lines[0].strip() if lines else ""
+def _info(lines: list[str], prefix: str = "") -> str:
+    """The first information line of an answer, or "" (identity commands answer one line).
+
+    A line without any ASCII letter or digit ("~", "é") is noise the framer let through, not an
+    answer: taken as the first line it became the IMEI, or made AT+CPIN? fail the whole init.
+    """
+    answers = [line.strip() for line in lines if any(c.isascii() and c.isalnum() for c in line)]
+    preferred = [line for line in answers if prefix and line.startswith(prefix)]
+    return (preferred or answers or [""])[0]
 
 
 def parse_creg(line: str, *, query: bool) -> Registration:

@@ -20,6 +20,7 @@ from modem.simulator.identity import make_iccid, make_imei, make_imsi, modem_num
 from modem.simulator.port import PtyPort
 from modem.simulator.storage import REC_UNREAD, MessageStore, StoredMessage
 from modem.simulator.timing import LatencyModel
+from modem.simulator.voice import SimVoice, voice_commands
 
 if TYPE_CHECKING:
     from modem.simulator.network import SimNetwork
@@ -100,6 +101,8 @@ class SimulatedModem:
         self.next_mr = 0  # TP-MR of the next submit; lives on the SIM (EF_SMSS), survives reboots
         self.plugged = False
         self._table: CommandTable = build_table(self.profile)
+        self._table.update(voice_commands(self.profile.name))
+        self.voice = SimVoice(self)  # calls, DTMF, the audio port
         self._port = PtyPort(Path(self.port), self._on_data)
         self._inbuf = bytearray()
         self._input = asyncio.Event()
@@ -116,6 +119,7 @@ class SimulatedModem:
     async def start(self) -> None:
         """Plug the module in: open the pty, boot, print the boot URCs."""
         self._port.open()
+        self.voice.start()
         self.plugged = True
         self._worker = asyncio.get_running_loop().create_task(
             self._serve(), name=f"modem {self.port}"
@@ -126,6 +130,7 @@ class SimulatedModem:
         """Cancel every task of this module and close its pty."""
         await self._cancel_worker()
         await self._cancel_tasks()
+        await self.voice.stop()
         await self._port.close()
         self.plugged = False
 
@@ -154,13 +159,16 @@ class SimulatedModem:
 
     def describe(self) -> dict[str, object]:
         """What a client needs to find and recognise this module."""
-        return {
+        described: dict[str, object] = {
             "kind": "modem",
             "port": self.port,
             "number": self.number,
             "family": self.family,
             "imei": self.imei,
         }
+        if self.voice.audio_path is not None:  # families with PCM over a second tty
+            described["audio_port"] = str(self.voice.audio_path)
+        return described
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -339,6 +347,7 @@ class SimulatedModem:
     def _power_cycle(self) -> None:
         for task in self._tasks:
             task.cancel()
+        self.voice.reset()  # a call does not survive a power cut
         self._booting = True
         self._booted.clear()
         self._inbuf.clear()

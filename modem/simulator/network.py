@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from modem.pdu import Submit, encode_deliver, encode_status_report, tpdu_length
+from modem.simulator.call_phone import CallRates
 from modem.simulator.identity import number_key
 from modem.simulator.timing import LatencyModel
 
@@ -67,6 +68,8 @@ class SimNetwork:
         self._pending: dict[str, deque[_Pending]] = {}
         self._assemblies: dict[tuple[str, str, int, int], _Assembly] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # How phones without a behaviour of their own react to calls (busy / no answer rates).
+        self.call_rates = CallRates(seed=seed)
 
     def attach(self, modem: SimulatedModem) -> None:
         """Give `modem` its number on this network."""

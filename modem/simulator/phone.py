@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from modem.pdu import segment_info
+from modem.simulator.call_phone import PhoneVoice
 
 if TYPE_CHECKING:
     from modem.simulator.network import SimNetwork
@@ -34,6 +35,7 @@ class SimPhone:
     inbox: list[PhoneMessage] = field(default_factory=list)
     outbox: list[PhoneMessage] = field(default_factory=list)
     powered_on: bool = True
+    voice: PhoneVoice = field(default_factory=PhoneVoice)  # when called: behaviour, recordings
     _held: list[tuple[str, str, int, Callable[[], None] | None]] = field(
         default_factory=list, init=False, repr=False
     )

@@ -1,0 +1,494 @@
+"""Voice calls over AT: dial, follow the call's state, hear DTMF keys, play audio, hang up.
+
+Call state comes from whichever of a family's reports arrives: 27.007 `+CLCC` URCs
+(`AT+CLCC=1`), SIMCom's `VOICE CALL: BEGIN/END`, Huawei's `^ORIG/^CONF/^CONN/^CEND`, and the
+final codes BUSY / NO ANSWER / NO CARRIER, which end `ATD` on modules that answer it only once
+the call is decided and arrive unsolicited on those that answer `OK` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Final
+
+from modem.at import PRIORITY_URGENT
+from modem.audio import PacingStats, SerialAudioPort, pcm_duration, split_frames, stream_paced
+from modem.exceptions import AtCommandError, ModemError
+from modem.modem import Modem
+from modem.voice_profiles import PROFILES, AudioMode, VoiceProfile
+
+__all__ = [
+    "PROFILES",
+    "AudioMode",
+    "Call",
+    "CallEvent",
+    "CallState",
+    "DtmfKey",
+    "EndReason",
+    "PacingStats",
+    "StateChanged",
+    "Voice",
+    "VoiceError",
+    "VoiceProfile",
+    "VoiceUnsupportedError",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+# Networks give up on an unanswered call after 30-60 s and the module then answers ATD (or
+# prints NO ANSWER); past this the module itself is stuck.
+DIAL_TIMEOUT: Final = 90.0
+# How long a callee may ring before we give up and hang up ourselves (a voicemail answers ~25 s).
+RING_TIMEOUT: Final = 40.0
+# SIMCom prints `+CLCC: ...,6,...` (released) just before the final code that says why; if no
+# final code follows within this, the call is ended as failed anyway.
+RELEASE_GRACE: Final = 1.0
+# Hang-up and PCM switching are local to the module: a few hundred ms.
+CONTROL_TIMEOUT: Final = 10.0
+# Module TTS speaks ~12-15 characters a second; allow a slow voice and the module's start-up.
+TTS_SECONDS_PER_CHAR: Final = 0.15
+TTS_EXTRA_S: Final = 10.0
+
+_NUMBER_RE: Final = re.compile(r"^\+?[0-9*#]{1,40}$")
+_CLCC_RE: Final = re.compile(r"^\+CLCC:\s*(\d+),(\d+),(\d+),(\d+),(\d+)(?:,\"([^\"]*)\")?")
+_CEND_RE: Final = re.compile(r"^\^CEND:\s*(\d+),\s*(\d+),\s*(\d+)(?:,\s*(\d+))?")
+_DIGITS_RE: Final = re.compile(r"(\d+)")
+
+# 27.007 §7.18 <stat> of +CLCC; 6 ("released") is a SIMCom addition.
+_CLCC_ACTIVE: Final = 0
+_CLCC_DIALLING: Final = 2
+_CLCC_ALERTING: Final = 3
+_CLCC_RELEASED: Final = 6
+# 24.008 cause values in Huawei's ^CEND <cc_cause>.
+_CAUSE_BUSY: Final = 17
+_CAUSE_NO_ANSWER: Final = frozenset({18, 19})
+_CAUSE_NORMAL: Final = 16
+
+
+class CallState(enum.Enum):
+    """Where an outgoing call is."""
+
+    DIALLING = "dialling"  # ATD sent; the network is setting the call up
+    ALERTING = "alerting"  # the callee's phone rings
+    ACTIVE = "active"  # answered: audio flows, keys are heard
+    ENDED = "ended"  # see Call.end_reason
+
+
+class EndReason(enum.Enum):
+    """Why a call ended: the gateway's retry policy is keyed on this."""
+
+    HUNG_UP = "hung_up"  # answered, then we hung up (the normal end)
+    REMOTE_HANGUP = "remote_hangup"  # answered, then the callee hung up
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"  # rang out, or we gave up ringing
+    CANCELLED = "cancelled"  # we hung up before it rang
+    FAILED = "failed"  # refused by the network or the module, or the module was lost
+
+
+class VoiceError(ModemError):
+    """A voice operation that cannot be done (call not active, one already in progress)."""
+
+
+class VoiceUnsupportedError(VoiceError):
+    """The family cannot do this (PCM on SIM800, French with SIM800's TTS)."""
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The call moved to `state` at `at_s` (seconds since dialling)."""
+
+    state: CallState
+    at_s: float
+
+
+@dataclass(frozen=True)
+class DtmfKey:
+    """The callee pressed `key` at `at_s` (seconds since the call was answered)."""
+
+    key: str
+    at_s: float
+
+
+CallEvent = StateChanged | DtmfKey
+
+
+@dataclass
+class Call:
+    """One outgoing call; its state, keys and end are fed by the owning `Voice`'s URCs."""
+
+    voice: Voice
+    number: str
+    state: CallState = CallState.DIALLING
+    end_reason: EndReason | None = None
+    events: list[CallEvent] = field(default_factory=list)
+    keys: list[DtmfKey] = field(default_factory=list)
+    modem_duration_s: float | None = None  # as the module reports it, where it does
+    started_at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
+    answered_at: float | None = None
+    ended_at: float | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _key_cursor: int = field(default=0, repr=False)
+    _hanging_up: bool = field(default=False, repr=False)
+    _hangup_reason: EndReason | None = field(default=None, repr=False)
+    _release_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _tts_done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def ended(self) -> bool:
+        return self.state is CallState.ENDED
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from answer to end (or to now); 0 for a call never answered."""
+        if self.answered_at is None:
+            return 0.0
+        end = self.ended_at if self.ended_at is not None else self._now()
+        return end - self.answered_at
+
+    async def wait_answered(self, timeout: float = RING_TIMEOUT) -> bool:
+        """True once answered; False if it ended first. Past `timeout`, hang up: NO_ANSWER."""
+        try:
+            async with asyncio.timeout(timeout):
+                while self.state not in (CallState.ACTIVE, CallState.ENDED):
+                    await self._wait_change()
+        except TimeoutError:
+            await self.hangup(reason=EndReason.NO_ANSWER)
+        return self.state is CallState.ACTIVE
+
+    async def wait_ended(self, timeout: float | None = None) -> EndReason:
+        """Until the call is over; TimeoutError after `timeout`."""
+        async with asyncio.timeout(timeout):
+            while self.end_reason is None:
+                await self._wait_change()
+        return self.end_reason
+
+    async def next_key(self, timeout: float) -> str | None:
+        """The next key pressed that nobody read yet; None on timeout or when the call ends."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._key_cursor >= len(self.keys) and not self.ended:
+                    await self._wait_change()
+        if self._key_cursor < len(self.keys):
+            self._key_cursor += 1
+            return self.keys[self._key_cursor - 1].key
+        return None
+
+    async def play(self, pcm: bytes) -> PacingStats:
+        """Stream 8 kHz s16 mono PCM into the call in real time; stops if the call ends."""
+        return await self.voice.play(self, pcm)
+
+    async def speak(self, text: str, language: str, *, any_language: bool = False) -> None:
+        """Have the module speak `text` itself (SIM800's AT+CTTS); see `Voice.speak`."""
+        await self.voice.speak(self, text, language, any_language=any_language)
+
+    async def hangup(self, *, reason: EndReason | None = None) -> None:
+        """Hang up (no-op once ended); `reason` overrides the usual HUNG_UP / CANCELLED."""
+        await self.voice.hangup(self, reason=reason)
+
+    # ---- fed by Voice
+
+    def _set_state(self, state: CallState) -> None:
+        if self.ended or state is self.state:
+            return
+        if state is CallState.ACTIVE:
+            self.answered_at = self._now()
+        self.state = state
+        self._event(StateChanged(state, self._now() - self.started_at))
+
+    def _end(self, reason: EndReason) -> None:
+        if self.ended:
+            return
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+        self.end_reason = reason
+        self.ended_at = self._now()
+        self.state = CallState.ENDED
+        self._tts_done.set()
+        self._event(StateChanged(CallState.ENDED, self.ended_at - self.started_at))
+        _LOGGER.info(
+            "%s: call to %s ended: %s after %.1f s",
+            self.voice.name,
+            self.number,
+            reason.value,
+            self.duration_s,
+        )
+
+    def _end_after_answer(self) -> None:
+        """The line dropped; whose doing it was depends on whether we were hanging up."""
+        if self._hanging_up:
+            default = EndReason.HUNG_UP if self.answered else EndReason.CANCELLED
+            self._end(self._hangup_reason or default)
+        elif self.answered:
+            self._end(EndReason.REMOTE_HANGUP)
+        elif self.state is CallState.ALERTING:
+            self._end(EndReason.NO_ANSWER)  # rang, then the network released it
+        else:
+            self._end(EndReason.FAILED)
+
+    def _key(self, key: str) -> None:
+        if self.state is not CallState.ACTIVE:
+            return
+        event = DtmfKey(key, self._now() - (self.answered_at or self.started_at))
+        self.keys.append(event)
+        self._event(event)
+
+    def _event(self, event: CallEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def _wait_change(self) -> None:
+        self._changed.clear()
+        await self._changed.wait()
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+
+class Voice:
+    """Calls on one `Modem`: one at a time, since a module has one voice channel."""
+
+    def __init__(self, modem: Modem, *, audio_port: str | None = None) -> None:
+        self.modem = modem
+        self.audio_port = audio_port if audio_port is not None else modem.config.audio_port
+        self.call: Call | None = None
+        self._installed = False
+
+    @property
+    def name(self) -> str:
+        return self.modem.name
+
+    @property
+    def profile(self) -> VoiceProfile:
+        return PROFILES.get(self.modem.family.name, PROFILES["generic"])
+
+    @property
+    def audio_mode(self) -> AudioMode:
+        return self.profile.audio_mode
+
+    async def enable(self) -> None:
+        """Turn call reports and DTMF detection on; again after every modem (re)initialise."""
+        if not self._installed:
+            self._install_urcs()
+            self._installed = True
+        profile = self.profile
+        if profile.clcc_urcs:
+            await self.modem.at("AT+CLCC=1")
+        if profile.dtmf_enable is not None:
+            await self.modem.at(profile.dtmf_enable)
+
+    async def dial(self, number: str, *, timeout: float = DIAL_TIMEOUT) -> Call:
+        """Place a call. Returns once the module took it (or, on SIM800, once it is decided)."""
+        if not _NUMBER_RE.match(number):
+            raise ValueError(f"not a dialable number: {number!r}")
+        if self.call is not None and not self.call.ended:
+            raise VoiceError(f"{self.name}: a call to {self.call.number} is in progress")
+        call = Call(self, number)
+        self.call = call
+        _LOGGER.info("%s: dialling %s", self.name, number)
+        try:
+            await self.modem.at(f"ATD{number};", timeout=timeout, priority=PRIORITY_URGENT)
+        except AtCommandError as exc:
+            self._on_final(exc.result)
+            call._end(EndReason.FAILED)  # ERROR, CME: the module refused to dial
+            return call
+        except (ModemError, TimeoutError):
+            call._end(EndReason.FAILED)
+            with contextlib.suppress(ModemError, TimeoutError):
+                await self.modem.at(self.profile.hangup, timeout=CONTROL_TIMEOUT)
+            raise
+        if self.profile.ok_on_answer:
+            call._set_state(CallState.ACTIVE)
+        return call
+
+    async def hangup(self, call: Call, *, reason: EndReason | None = None) -> None:
+        """End `call` from our side; the end reason is set even if the module says nothing."""
+        if call.ended:
+            return
+        call._hanging_up = True
+        call._hangup_reason = reason
+        try:
+            await self.modem.at(self.profile.hangup, timeout=CONTROL_TIMEOUT)
+        finally:
+            call._end_after_answer()  # unless the module's release report already ended it
+
+    async def play(self, call: Call, pcm: bytes) -> PacingStats:
+        """PCM into an active call over the audio port, paced on the 20 ms grid."""
+        profile = self.profile
+        if profile.audio_mode is not AudioMode.PCM:
+            raise VoiceUnsupportedError(f"{self.name}: {profile.name} takes no PCM audio")
+        if self.audio_port is None:
+            raise VoiceError(f"{self.name}: no audio_port configured")
+        if call.state is not CallState.ACTIVE:
+            raise VoiceError(f"{self.name}: the call is {call.state.value}, not active")
+        port = await SerialAudioPort.open(self.audio_port, name=f"{self.name} audio")
+        try:
+            if profile.pcm_start is not None:
+                await self.modem.at(profile.pcm_start, timeout=CONTROL_TIMEOUT)
+            stats = await stream_paced(port, split_frames(pcm), should_stop=lambda: call.ended)
+        finally:
+            await port.close()
+            if profile.pcm_stop is not None and not call.ended:
+                with contextlib.suppress(ModemError):
+                    await self.modem.at(profile.pcm_stop, timeout=CONTROL_TIMEOUT)
+        _LOGGER.info(
+            "%s: played %.1f s of %.1f s to %s",
+            self.name,
+            stats.seconds,
+            pcm_duration(pcm),
+            call.number,
+        )
+        return stats
+
+    async def speak(
+        self, call: Call, text: str, language: str, *, any_language: bool = False
+    ) -> None:
+        """Module TTS (AT+CTTS, ASCII mode); returns when it has finished speaking.
+
+        SIMCom's TTS speaks English and Chinese only. French text read by it is unintelligible,
+        so another language is refused (VoiceUnsupportedError: the gateway falls back to SMS or
+        to a PCM-capable modem) unless `any_language`, which plays it anyway with a warning.
+        """
+        profile = self.profile
+        if profile.audio_mode is not AudioMode.MODULE_TTS:
+            raise VoiceUnsupportedError(f"{self.name}: {profile.name} has no module TTS")
+        if language not in profile.tts_languages:
+            if not any_language:
+                raise VoiceUnsupportedError(
+                    f"{self.name}: {profile.name} TTS cannot speak {language!r}"
+                )
+            _LOGGER.warning("%s: %s TTS reading %r text anyway", self.name, profile.name, language)
+        if call.state is not CallState.ACTIVE:
+            raise VoiceError(f"{self.name}: the call is {call.state.value}, not active")
+        spoken = tts_text(text)
+        call._tts_done.clear()
+        await self.modem.at(f'AT+CTTS=2,"{spoken}"', timeout=CONTROL_TIMEOUT)
+        bound = len(spoken) * TTS_SECONDS_PER_CHAR + TTS_EXTRA_S
+        try:
+            async with asyncio.timeout(bound):
+                await call._tts_done.wait()
+        except TimeoutError:
+            _LOGGER.warning("%s: TTS did not report its end within %.0f s", self.name, bound)
+
+    # ---- URCs
+
+    def _install_urcs(self) -> None:
+        add = self.modem.add_urc
+        add("+CLCC:", self._on_clcc)
+        add("VOICE CALL:", self._on_simcom_voice_call)
+        for prefix in ("^ORIG:", "^CONF:", "^CONN:"):
+            add(prefix, self._on_huawei_progress)
+        add("^CEND:", self._on_cend)
+        for code in ("NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"):
+            add(code, lambda line, _body: self._on_final(line))
+        for profile in PROFILES.values():
+            for prefix in profile.dtmf_prefixes:
+                add(prefix, self._on_dtmf)
+        add("+CTTS:", self._on_ctts)
+
+    def _on_clcc(self, line: str, _body: str | None) -> None:
+        match = _CLCC_RE.match(line)
+        call = self.call
+        if match is None or call is None:
+            return
+        direction, stat, mode = int(match.group(2)), int(match.group(3)), int(match.group(4))
+        if direction != 0 or mode != 0:
+            return  # an incoming call, or data/fax: not ours
+        if stat == _CLCC_DIALLING:
+            call._set_state(CallState.DIALLING)
+        elif stat == _CLCC_ALERTING:
+            call._set_state(CallState.ALERTING)
+        elif stat == _CLCC_ACTIVE:
+            call._set_state(CallState.ACTIVE)
+        elif stat == _CLCC_RELEASED:
+            self._released(call)
+
+    def _on_simcom_voice_call(self, line: str, _body: str | None) -> None:
+        call = self.call
+        if call is None:
+            return
+        if "BEGIN" in line:
+            call._set_state(CallState.ACTIVE)
+        elif "END" in line:
+            match = _DIGITS_RE.search(line)
+            if match:
+                call.modem_duration_s = float(int(match.group(1)))
+            self._released(call)
+
+    def _on_huawei_progress(self, line: str, _body: str | None) -> None:
+        call = self.call
+        if call is None:
+            return
+        state = {
+            "^ORIG:": CallState.DIALLING,
+            "^CONF:": CallState.ALERTING,
+            "^CONN:": CallState.ACTIVE,
+        }[line[:6]]
+        call._set_state(state)
+
+    def _on_cend(self, line: str, _body: str | None) -> None:
+        call = self.call
+        match = _CEND_RE.match(line)
+        if call is None or match is None:
+            return
+        call.modem_duration_s = float(match.group(2))
+        cause = int(match.group(4)) if match.group(4) else _CAUSE_NORMAL
+        if cause == _CAUSE_BUSY and not call.answered:
+            call._end(EndReason.BUSY)
+        elif cause in _CAUSE_NO_ANSWER and not call.answered:
+            call._end(EndReason.NO_ANSWER)
+        else:
+            call._end_after_answer()
+
+    def _on_final(self, line: str) -> None:
+        call = self.call
+        if call is None or call.ended:
+            return
+        if line.startswith("BUSY"):
+            call._end(EndReason.BUSY)
+        elif line.startswith("NO ANSWER"):
+            call._end(EndReason.NO_ANSWER)
+        elif line.startswith("NO CARRIER"):
+            call._end_after_answer()
+        else:  # NO DIALTONE, ERROR
+            call._end(EndReason.FAILED)
+
+    def _released(self, call: Call) -> None:
+        """Released: answered calls end now; otherwise wait briefly for the final code's why."""
+        if call.answered or call._hanging_up:
+            call._end_after_answer()
+        elif call._release_timer is None:
+            loop = asyncio.get_running_loop()
+            call._release_timer = loop.call_later(RELEASE_GRACE, call._end_after_answer)
+
+    def _on_dtmf(self, line: str, _body: str | None) -> None:
+        call = self.call
+        if call is None:
+            return
+        value = line.split(":", 1)[1].strip().split(",")[0].strip().strip('"')
+        if self.profile.dtmf_ascii and value.isdigit():
+            value = chr(int(value))
+        if len(value) == 1 and value in "0123456789*#ABCD":
+            call._key(value)
+        else:
+            _LOGGER.info("%s: unreadable DTMF report %r", self.name, line)
+
+    def _on_ctts(self, line: str, _body: str | None) -> None:
+        if self.call is not None:
+            self.call._tts_done.set()
+
+
+def tts_text(text: str) -> str:
+    """Text for AT+CTTS=2 (ASCII in quotes): accents folded, quotes and control bytes dropped."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in folded if ch >= " " and ch != '"')

@@ -1,0 +1,97 @@
+"""Per-family voice quirks (call reports, DTMF, how audio gets in), as data beside `families.py`.
+
+`families.py` stays about what SMS needs; everything a call needs to know about a family is a
+field here, so `modem.voice` is family-agnostic.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final
+
+
+class AudioMode(enum.Enum):
+    """How a family gets sound into a call."""
+
+    PCM = "pcm"  # our frames on the module's audio port
+    MODULE_TTS = "module_tts"  # the module speaks text itself (AT+CTTS)
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """What differs between families for calls; kept here so `families.py` stays about SMS."""
+
+    name: str
+    clcc_urcs: bool  # AT+CLCC=1 reports state changes (Huawei uses ^ORIG/^CONN/^CEND instead)
+    ok_on_answer: bool  # ATD's OK means "answered" (SIM800 manual), not "dialling"
+    dtmf_enable: str | None
+    dtmf_prefixes: tuple[str, ...]
+    dtmf_ascii: bool  # Quectel's +QTONEDET gives the key's ASCII code (49 for "1")
+    audio_mode: AudioMode
+    pcm_start: str | None = None
+    pcm_stop: str | None = None
+    hangup: str = "ATH"
+    tts_languages: frozenset[str] = frozenset()
+
+
+PROFILES: Final = {
+    p.name: p
+    for p in (
+        VoiceProfile(
+            name="sim800",
+            clcc_urcs=True,
+            ok_on_answer=True,
+            dtmf_enable="AT+DDET=1",
+            dtmf_prefixes=("+DTMF:",),
+            dtmf_ascii=False,
+            # No PCM over USB on SIM800: its audio is analog. Its TTS speaks English and Chinese.
+            audio_mode=AudioMode.MODULE_TTS,
+            tts_languages=frozenset({"en", "zh"}),
+        ),
+        VoiceProfile(
+            name="sim7600",
+            clcc_urcs=True,
+            ok_on_answer=False,
+            dtmf_enable="AT+DDET=1",
+            dtmf_prefixes=("+RXDTMF:", "+DTMF:"),
+            dtmf_ascii=False,
+            audio_mode=AudioMode.PCM,
+            pcm_start="AT+CPCMREG=1",
+            pcm_stop="AT+CPCMREG=0",
+            hangup="AT+CHUP",
+        ),
+        VoiceProfile(
+            name="ec25",
+            clcc_urcs=True,
+            ok_on_answer=False,
+            dtmf_enable="AT+QTONEDET=1",
+            dtmf_prefixes=("+QTONEDET:",),
+            dtmf_ascii=True,
+            audio_mode=AudioMode.PCM,
+            pcm_start="AT+QPCMV=1,0",  # port 0: PCM over the USB serial (NMEA) port, not UAC
+            pcm_stop="AT+QPCMV=0",
+        ),
+        VoiceProfile(
+            name="e3372",
+            clcc_urcs=False,
+            ok_on_answer=False,
+            dtmf_enable=None,  # ^DDTMF is reported without being asked for
+            dtmf_prefixes=("^DDTMF:",),
+            dtmf_ascii=False,
+            audio_mode=AudioMode.PCM,
+            pcm_start="AT^DDSETEX=2",  # voice to the second tty; stops with the call
+            hangup="AT+CHUP",
+        ),
+        VoiceProfile(
+            name="generic",
+            clcc_urcs=True,
+            ok_on_answer=False,
+            dtmf_enable=None,
+            dtmf_prefixes=(),
+            dtmf_ascii=False,
+            audio_mode=AudioMode.NONE,
+        ),
+    )
+}
