@@ -50,7 +50,7 @@ class ModemPool:
         self._outbox = outbox
 
     def start(self) -> None:
-        self._unlisten = self._outbox.add_listener(self.wake_all)
+        self._unlisten = self._outbox.add_work_listener(self.wake_all)
         for worker in self.workers:
             worker.start()
 
@@ -61,9 +61,10 @@ class ModemPool:
         for worker in self.workers:
             await worker.stop()
 
-    def wake_all(self) -> None:
+    def wake_all(self, priority: int | None = None) -> None:
+        """Work at `priority` may be due: every modem looks, and the first one free sends it."""
         for worker in self.workers:
-            worker.wake()
+            worker.wake(priority)
 
     def statuses(self) -> list[ModemStatus]:
         return [worker.status for worker in self.workers]

@@ -23,7 +23,15 @@ from typing import Final
 
 from gateway.config import Config, ModemSettings
 from gateway.events import EventBus
-from gateway.outbox import Channel, MessageClass, OutboundMessage, Outbox, PartRef
+from gateway.outbox import (
+    Channel,
+    ClaimedAhead,
+    MessageClass,
+    OutboundMessage,
+    Outbox,
+    PartRef,
+    lowest_priority,
+)
 from gateway.quota import QuotaLimits, SendQuota
 from gateway.send_errors import Verdict, verdict_for
 from modem.at import PRIORITY_BULK, PRIORITY_NORMAL, PRIORITY_URGENT
@@ -120,6 +128,10 @@ class ModemWorker:
         self._usable = asyncio.Event()  # the modem is open and not blocked
         self._lost = asyncio.Event()  # the port went away
         self._tasks: list[asyncio.Task[None]] = []
+        self._ahead: ClaimedAhead | None = None  # claimed while the previous send ran
+        # The most urgent priority the outbox queued since that claim; beats the prefetch.
+        self._urgent = lowest_priority()
+        self._recording: set[asyncio.Future[OutboundMessage]] = set()
 
     # ---- lifecycle
 
@@ -137,11 +149,15 @@ class ModemWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        # Outcomes of finished sends still committing: let them land before the db closes.
+        await asyncio.gather(*self._recording, return_exceptions=True)
         await self._modem.close()
         self._set_health(Health.DOWN)
 
-    def wake(self) -> None:
-        """Something may be due: an enqueue, a release, a retry scheduled."""
+    def wake(self, priority: int | None = None) -> None:
+        """Something may be due: an enqueue, a release, a retry scheduled (at `priority`)."""
+        if priority is not None:
+            self._urgent = min(self._urgent, priority)
         self._wake.set()
 
     @property
@@ -226,26 +242,71 @@ class ModemWorker:
     # ---- sender
 
     async def _serve(self) -> None:
-        while True:
-            await self._usable.wait()
-            now = self._clock()
-            wait_for_quota = self.quota.available_at(now) - now
-            if wait_for_quota > 0:
-                await self._sleep_or_wake(wait_for_quota)
-                continue
-            self._wake.clear()  # cleared before the claim: an enqueue during it is not missed
-            job = await self._outbox.claim_next(self.name, self.channels)
-            if job is None:
-                due = await self._outbox.next_due_time(self.channels)
-                timeout = None if due is None else (due - _utcnow()).total_seconds()
-                await self._sleep_or_wake(timeout)
-                continue
-            parts = segment_info(job.body).parts
-            if self.quota.available_at(self._clock(), parts) > self._clock():
-                await self._outbox.release(job.id)  # another modem (or later) takes it
-                await self._sleep_or_wake(self.quota.available_at(self._clock(), parts) - now)
-                continue
-            await self._send(job)
+        try:
+            while True:
+                if not self._usable.is_set():
+                    await self._give_back_ahead()  # blocked or lost: another modem takes it
+                    await self._usable.wait()
+                now = self._clock()
+                wait_for_quota = self.quota.available_at(now) - now
+                if wait_for_quota > 0:
+                    await self._give_back_ahead()
+                    await self._sleep_or_wake(wait_for_quota)
+                    continue
+                job = await self._next_job()
+                if job is None:
+                    due = await self._outbox.next_due_time(self.channels)
+                    timeout = None if due is None else (due - _utcnow()).total_seconds()
+                    await self._sleep_or_wake(timeout)
+                    continue
+                available = self._quota_available_at(job)
+                if available > self._clock():
+                    await self._outbox.unclaim(job.id, job.attempts)  # another modem takes it
+                    await self._sleep_or_wake(available - now)
+                    continue
+                # Claim the next job now, so it is committed before this send ends; the
+                # previous send's outcome is being committed too, in the same transaction.
+                self._urgent = lowest_priority()
+                ahead = asyncio.ensure_future(self._outbox.claim_ahead(self.name, self.channels))
+                try:
+                    await self._send(job)
+                finally:
+                    self._ahead = await _settled(ahead)
+        finally:
+            await self._give_back_ahead()
+
+    def _quota_available_at(self, job: OutboundMessage) -> float:
+        now = self._clock()
+        if not self.quota.limits.windows():
+            return now  # no limits: spare segment_info, a third of our CPU per message
+        return self.quota.available_at(now, segment_info(job.body).parts)
+
+    async def _next_job(self) -> OutboundMessage | None:
+        """The job claimed ahead if it is still the right one to send, else a fresh claim."""
+        self._wake.clear()  # cleared before the claim: an enqueue during it is not missed
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead.job is None:
+            return await self._outbox.claim_next(self.name, self.channels)
+        job = ahead.job
+        now = _utcnow()
+        preempted = self._urgent < job.priority or (
+            ahead.preempt_at is not None and ahead.preempt_at <= now
+        )
+        expired = job.valid_until is not None and job.valid_until <= now
+        if not (preempted or expired):
+            return job
+        # Strict priority (or valid_until) over the prefetch: give it back and claim again,
+        # in one transaction; the more urgent job, if still there, comes first.
+        _, fresh = await asyncio.gather(
+            self._outbox.unclaim(job.id, job.attempts),
+            self._outbox.claim_next(self.name, self.channels),
+        )
+        return fresh
+
+    async def _give_back_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.job is not None:
+            await self._outbox.unclaim(ahead.job.id, ahead.job.attempts)
 
     async def _sleep_or_wake(self, timeout: float | None) -> None:
         if timeout is not None and timeout <= 0:
@@ -255,11 +316,12 @@ class ModemWorker:
                 await self._wake.wait()
 
     async def _send(self, job: OutboundMessage) -> None:
+        """Write the job's AT+CMGS; its outcome is committed in the background."""
         self._set_health(Health.BUSY)
         self._publish_message(job, "sending")
         sent: list[SentPart] = []
         started = time.monotonic()
-        error: BaseException | None = None
+        error: ModemError | None = None
         try:
             await self._modem.send_sms(
                 job.destination, job.body, priority=_priority(job), on_part_sent=sent.append
@@ -278,18 +340,35 @@ class ModemWorker:
                 )
         if error is None:
             refs = [PartRef(self.name, p.sequence, p.message_reference) for p in sent]
-            message = await self._outbox.mark_sent(job.id, refs)
             self.status.consecutive_failures = 0
             self.status.last_error = None
-            self._publish_message(message, message.state)
+            self._record(self._outbox.mark_sent(job.id, refs))
         else:
-            await self._handle_failure(job, error, partial=bool(sent))
+            self._record(self._handle_failure(job, error, partial=bool(sent)))
         if self.status.health is Health.BUSY:
             self._set_health(self._idle_health())
 
-    async def _handle_failure(
+    def _record(self, outcome: Awaitable[OutboundMessage]) -> None:
+        """Commit a send's outcome while the modem goes on with the next job."""
+        task = asyncio.ensure_future(outcome)
+        self._recording.add(task)
+        task.add_done_callback(self._recorded)
+
+    def _recorded(self, task: asyncio.Future[OutboundMessage]) -> None:
+        self._recording.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            _LOGGER.error("%s: recording a send's outcome failed: %s", self.name, error)
+            return
+        message = task.result()
+        self._publish_message(message, message.state)
+
+    def _handle_failure(
         self, job: OutboundMessage, error: BaseException, *, partial: bool
-    ) -> None:
+    ) -> Awaitable[OutboundMessage]:
+        """Judge the error now (health, blocking); return the outbox update to commit."""
         verdict = verdict_for(error)
         if partial and verdict is Verdict.MODEM:
             verdict = Verdict.UNKNOWN  # some parts reached the network
@@ -297,21 +376,21 @@ class ModemWorker:
         self.status.last_error = text
         _LOGGER.warning("%s: message %d: %s → %s", self.name, job.id, error, verdict.value)
         if verdict is Verdict.FAIL:
-            message = await self._outbox.mark_failed(job.id, text)
-        elif verdict is Verdict.RETRY:
-            message = await self._retry_or_fail(job, text)
+            return self._outbox.mark_failed(job.id, text)
+        if verdict is Verdict.RETRY:
             self._count_failure()
-        elif verdict is Verdict.SIM:
-            message = await self._outbox.release(job.id)
+            return self._retry_or_fail(job, text)
+        if verdict is Verdict.SIM:
+            # Our SIM's fault, not the message's: give the claim back, retries unspent.
             self._block(self._config.get_float("dispatch.sim_block_s"), f"SIM: {error}")
             self._bus.publish("alarm", modem=self.name, reason=f"SIM cannot send: {error}")
-        elif verdict is Verdict.UNKNOWN:
-            message = await self._outbox.mark_unknown(job.id, text, retry_at=self._retry_time(job))
+            return self._outbox.unclaim(job.id, job.attempts)
+        if verdict is Verdict.UNKNOWN:
             self._count_failure()
-        else:
-            message = await self._outbox.release(job.id)
-            self._count_failure()
-        self._publish_message(message, message.state)
+            return self._outbox.mark_unknown(job.id, text, retry_at=self._retry_time(job))
+        # Nothing reached the network: the claim is given back, retries unspent.
+        self._count_failure()
+        return self._outbox.unclaim(job.id, job.attempts)
 
     async def _retry_or_fail(self, job: OutboundMessage, text: str) -> OutboundMessage:
         if job.attempts >= self._config.get_int("dispatch.max_attempts"):
@@ -400,6 +479,19 @@ def _priority(job: OutboundMessage) -> int:
     if job.message_class in _BULK_CLASSES:
         return PRIORITY_BULK
     return PRIORITY_NORMAL
+
+
+async def _settled(claim: asyncio.Future[ClaimedAhead | None]) -> ClaimedAhead | None:
+    """The claim made ahead, once committed (even if this task is being cancelled)."""
+    # Awaited in a finally: a job claimed for us must be known, to send it or give it back.
+    try:
+        return await asyncio.shield(claim)
+    except asyncio.CancelledError:
+        if claim.done():
+            return None if claim.cancelled() else claim.result()
+        # Cancelled while the claim is still committing: Outbox gives an orphan back.
+        claim.cancel()
+        raise
 
 
 def _utcnow() -> datetime:

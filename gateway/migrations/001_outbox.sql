@@ -92,9 +92,14 @@ BEGIN
     SELECT RAISE(ABORT, 'message state transition not allowed');
 END;
 
+-- attempts counts claims. The one way down is Outbox.unclaim: a claim given back before its
+-- AT+CMGS was written (a prefetch preempted by an OTP, a modem fault), by exactly one, as
+-- the row goes back from sending to queued.
 CREATE TRIGGER message_attempts_guard
 BEFORE UPDATE OF attempts ON message
-WHEN NEW.attempts < OLD.attempts
+WHEN NEW.attempts < OLD.attempts AND NOT (
+    NEW.attempts = OLD.attempts - 1 AND OLD.state = 'sending' AND NEW.state = 'queued'
+)
 BEGIN
     SELECT RAISE(ABORT, 'message attempts never decrease');
 END;

@@ -14,6 +14,9 @@ from gateway.storage.times import from_ms, opt_from_ms, to_ms, utc_now
 # The oldest unprocessed messages first, a page at a time, so a backlog after an outage
 # does not load all at once.
 UNPROCESSED_PAGE = 100
+# An incoming SMS may wait this long to share another write's commit; the modem only waits
+# to delete its copy, and the router reads it after the commit anyway.
+INBOUND_COMMIT_DELAY_S = 0.05
 
 _COLUMNS = (
     "id, modem, sender, body, received_at, network_timestamp, concat_ref, parts_received,"
@@ -98,15 +101,19 @@ class Inbox:
             pdu_hash,
             int(complete),
         )
-        async with self._db.write() as conn:
-            rows = list(await conn.execute_fetchall(_INSERT, params))
-            if rows:
-                return int(rows[0][0]), True
-            key = (sender, to_ms(network_timestamp), concat_ref, pdu_hash)
-            found = list(await conn.execute_fetchall(_FIND_DUPLICATE, key))
-        if not found:
-            raise sqlite3.IntegrityError("inbound insert ignored but no duplicate found")
-        return int(found[0][0]), False
+        key = (sender, to_ms(network_timestamp), concat_ref, pdu_hash)
+
+        def store(conn: sqlite3.Connection) -> tuple[int, bool]:
+            row = conn.execute(_INSERT, params).fetchone()
+            if row is not None:
+                return int(row[0]), True
+            found = conn.execute(_FIND_DUPLICATE, key).fetchone()
+            if found is None:
+                raise sqlite3.IntegrityError("inbound insert ignored but no duplicate found")
+            return int(found[0]), False
+
+        # Several modems' messages arriving together share one commit.
+        return await self._db.write_soon(store, within=INBOUND_COMMIT_DELAY_S)
 
     async def mark_inbound_processed(self, message_id: int, now: datetime | None = None) -> bool:
         """The router acted on it; False if it was already marked (a second router pass)."""

@@ -131,6 +131,16 @@ class SentPart:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimedAhead:
+    """A job claimed while its modem was still busy, and what may still preempt it."""
+
+    job: OutboundMessage | None
+    # When the earliest queued job more urgent than `job` falls due (None: there is none).
+    # Once that time has come, the holder gives `job` back and claims again.
+    preempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecoveryReport:
     """What start-up recovery did, for the log and the admin page."""
 

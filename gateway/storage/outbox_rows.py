@@ -6,8 +6,6 @@ import sqlite3
 from collections.abc import Mapping
 from datetime import timedelta
 
-import aiosqlite
-
 from gateway.storage import outbox_sql as sql
 from gateway.storage.errors import TransitionError
 from gateway.storage.outbox_models import (
@@ -47,51 +45,49 @@ def millis(span: timedelta) -> int:
     return span // timedelta(milliseconds=1)
 
 
-async def id_for_key(conn: aiosqlite.Connection, key: str | None) -> int:
+def id_for_key(conn: sqlite3.Connection, key: str | None) -> int:
     """The id a repeated idempotency key maps to, so enqueue can answer with it."""
-    rows = list(await conn.execute_fetchall(sql.SELECT_ID_BY_KEY, (key,)))
+    rows = conn.execute(sql.SELECT_ID_BY_KEY, (key,)).fetchall()
     if not rows:
         raise RuntimeError("insert reported a conflict but no row holds the key")
     return int(rows[0][0])
 
 
-async def fetch_message(conn: aiosqlite.Connection, message_id: int) -> OutboundMessage | None:
+def fetch_message(conn: sqlite3.Connection, message_id: int) -> OutboundMessage | None:
     """One message on the caller's connection, so it sees the caller's transaction."""
-    rows = await conn.execute_fetchall(sql.SELECT_MESSAGE, (message_id,))
-    return next((message_from_row(row) for row in rows), None)
+    row = conn.execute(sql.SELECT_MESSAGE, (message_id,)).fetchone()
+    return None if row is None else message_from_row(row)
 
 
-async def update_one(
-    conn: aiosqlite.Connection,
+def update_one(
+    conn: sqlite3.Connection,
     statement: str,
     params: Mapping[str, object],
     message_id: int,
     wanted: str,
 ) -> OutboundMessage:
     """Run a guarded UPDATE … RETURNING; no row back means the state did not allow it."""
-    rows = list(await conn.execute_fetchall(statement, params))
-    if rows:
-        return message_from_row(rows[0])
-    states = list(await conn.execute_fetchall(sql.SELECT_STATE, (message_id,)))
-    raise TransitionError(message_id, str(states[0][0]) if states else None, wanted)
+    row = conn.execute(statement, params).fetchone()
+    if row is not None:
+        return message_from_row(row)
+    state = conn.execute(sql.SELECT_STATE, (message_id,)).fetchone()
+    raise TransitionError(message_id, None if state is None else str(state[0]), wanted)
 
 
-async def apply_status(
-    conn: aiosqlite.Connection, part_id: int, status: int, now_ms: int
+def apply_status(
+    conn: sqlite3.Connection, part_id: int, status: int, now_ms: int
 ) -> OutboundMessage | None:
     """Update one part, then roll its message up: any part failed → failed; all delivered."""
     verdict = classify_status(status)
     state = PartState.SENT if verdict is None else verdict
-    rows = list(
-        await conn.execute_fetchall(
-            sql.UPDATE_PART, {"status": status, "now": now_ms, "state": state.value, "id": part_id}
-        )
-    )
-    message_id, attempt = int(rows[0][0]), int(rows[0][1])
-    message = await fetch_message(conn, message_id)
+    row = conn.execute(
+        sql.UPDATE_PART, {"status": status, "now": now_ms, "state": state.value, "id": part_id}
+    ).fetchone()
+    message_id, attempt = int(row[0]), int(row[1])
+    message = fetch_message(conn, message_id)
     if message is None or message.state != MessageState.SENT or attempt != message.attempts:
         return message  # a late report for a finished message or an earlier attempt
-    tally = next(iter(await conn.execute_fetchall(sql.PART_TALLY, (message_id, attempt))))
+    tally = conn.execute(sql.PART_TALLY, (message_id, attempt)).fetchone()
     if tally["failed"]:
         outcome, error = MessageState.FAILED, f"status report TP-ST 0x{status:02X}"
     elif tally["delivered"] == tally["total"]:
@@ -99,9 +95,8 @@ async def apply_status(
     else:
         return message
     params = {"id": message_id, "state": outcome.value, "error": error, "now": now_ms}
-    return next(
-        (message_from_row(row) for row in await conn.execute_fetchall(sql.ROLL_UP, params)), message
-    )
+    rolled = conn.execute(sql.ROLL_UP, params).fetchone()
+    return message if rolled is None else message_from_row(rolled)
 
 
 def message_from_row(row: sqlite3.Row) -> OutboundMessage:

@@ -18,11 +18,19 @@ INSERT INTO message (
 ON CONFLICT (idempotency_key) DO NOTHING
 """
 
+# enqueue needs the id and the priority (to tell a modem holding a prefetched job).
+INSERT_MESSAGE_RETURNING = INSERT_MESSAGE.rstrip() + "\nRETURNING id, priority\n"
+
+# What a listener is told when it cannot be told better: the least urgent priority.
+LOWEST_PRIORITY = 1 << 30
+
 SELECT_ID_BY_KEY = "SELECT id FROM message WHERE idempotency_key = ?"
 
 SELECT_MESSAGE = f"SELECT {MESSAGE_COLUMNS} FROM message WHERE id = ?"
 
 SELECT_STATE = "SELECT state FROM message WHERE id = ?"
+
+SELECT_UPDATED_AT = "SELECT updated_at FROM message WHERE id = ?"
 
 # INDEXED BY: with message_state also matching state = 'queued', the planner would walk
 # every queued row before each claim instead of seeking the few past valid_until.
@@ -73,6 +81,18 @@ RETURNING {MESSAGE_COLUMNS}
 RELEASE = f"""
 UPDATE message SET state = 'queued', updated_at = :now
 WHERE id = :id AND state = 'sending'
+RETURNING {MESSAGE_COLUMNS}
+"""
+
+# The claim given back as if never made: attempts goes back down by one, which the
+# attempts guard allows only here (sending -> queued). Refused once a part of this attempt
+# is recorded: the network has seen it.
+UNCLAIM = f"""
+UPDATE message SET state = 'queued', attempts = attempts - 1, updated_at = :now
+WHERE id = :id AND state = 'sending' AND attempts = :attempt
+    AND NOT EXISTS (
+        SELECT 1 FROM message_part AS p WHERE p.message_id = :id AND p.attempt = :attempt
+    )
 RETURNING {MESSAGE_COLUMNS}
 """
 
@@ -182,8 +202,11 @@ def _channels(count: int) -> str:
 
 
 @cache
-def claim_next(channel_count: int) -> str:
-    """Claim in one statement; the correlated subquery is one index seek per (channel, priority)."""
+def claim_next(channel_count: int, *, ahead: bool = False) -> str:
+    """Claim in one statement; the correlated subquery is one index seek per (channel, priority).
+
+    `ahead`: claim only if the most urgent due job is one a crash may resend (see claim_ahead).
+    """
     # Walking the claim index once per priority (instead of ORDER BY over every due row)
     # keeps a claim O(log n) with a 100,000-row backlog, and rows still backing off at a
     # high priority cannot make the scan crawl past them.
@@ -205,14 +228,18 @@ WHERE id = (
     )
     ORDER BY m.priority, m.next_attempt_at, m.id
     LIMIT 1
-)
+){f" AND {RESEND_AFTER_UNKNOWN}" if ahead else ""}
 RETURNING {MESSAGE_COLUMNS}
 """
 
 
 @cache
-def next_due(channel_count: int) -> str:
-    """The earliest next_attempt_at among queued rows, again one seek per (channel, priority)."""
+def next_due(channel_count: int, *, more_urgent: bool = False) -> str:
+    """The earliest next_attempt_at among queued rows, again one seek per (channel, priority).
+
+    `more_urgent`: only rows with a priority below :priority (what may preempt a claim).
+    """
+    only = " WHERE priority < :priority" if more_urgent else ""
     return f"""
 SELECT min((
     SELECT q.next_attempt_at FROM message AS q
@@ -220,5 +247,5 @@ SELECT min((
     ORDER BY q.next_attempt_at
     LIMIT 1
 ))
-FROM (SELECT DISTINCT priority FROM message_class) AS p, {_channels(channel_count)} AS ch
+FROM (SELECT DISTINCT priority FROM message_class{only}) AS p, {_channels(channel_count)} AS ch
 """
