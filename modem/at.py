@@ -287,6 +287,10 @@ class AtChannel:
             # after it was off by one).
             abandoned = self._abandon(pending, min(timeout, ABANDONED_GRACE))
             raise
+        except PromptTimeoutError:
+            # Already counted, and typed for the caller: "nothing was sent". The clause below
+            # used to turn it into a plain AtTimeoutError ("maybe sent") as it is a TimeoutError.
+            raise
         except TimeoutError:
             self.timeouts += 1
             # INFO, not WARNING: a timeout is often expected (syncing with a booting modem);
