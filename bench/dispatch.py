@@ -46,8 +46,16 @@ def _alert(phones: list[str], count: int) -> Iterator[NewMessage]:
         )
 
 
-async def run_one(modems: int, messages: int, scale: float) -> dict[str, float]:
-    sim = await start_simulator(modems=modems, phones=8, scale=scale)
+async def run_one(
+    modems: int, messages: int, scale: float, *, fixed_latency_s: float | None = None
+) -> dict[str, float]:
+    sim = await start_simulator(
+        modems=modems,
+        phones=8,
+        scale=scale,
+        latency=fixed_latency_s,
+        fixed_latency=fixed_latency_s is not None,
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config = from_mapping({}, {"storage.path": str(Path(tmp) / "bench.sqlite")})
@@ -118,11 +126,27 @@ async def run(
     return summary
 
 
+async def one_second_modem(messages: int) -> dict[str, float | int | str]:
+    """The issue's yardstick: a modem taking exactly 1 s per +CMGS should give ~1.0 SMS/s."""
+    print(f"dispatch: {messages} messages on one modem that takes exactly 1 s per +CMGS")
+    result = await run_one(1, messages, 1.0, fixed_latency_s=1.0)
+    rate = result["throughput"]
+    print(f"  {rate:.3f} SMS/s: {abs(1 - rate) * 100:.1f} % from 1.0 SMS/s")
+    return {"one_second_sms_per_s": round(rate, 4), "messages": messages}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller run, under 30 s")
+    parser.add_argument(
+        "--one-second",
+        action="store_true",
+        help="only the 1 s-per-SMS modem comparison (~1 min; 10 messages with --quick)",
+    )
     args = parser.parse_args()
-    if args.quick:
+    if args.one_second:
+        emit(asyncio.run(one_second_modem(10 if args.quick else 60)))
+    elif args.quick:
         emit(asyncio.run(run(QUICK_MESSAGES_PER_MODEM, QUICK_SCALE, per_modem=True)))
     else:
         emit(asyncio.run(run(FULL_MESSAGES, FULL_SCALE)))

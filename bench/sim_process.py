@@ -22,12 +22,20 @@ class SimulatorProcess:
 
 
 async def start_simulator(
-    *, modems: int, phones: int, scale: float, latency: float | None = None, family: str = "sim800"
+    *,
+    modems: int,
+    phones: int,
+    scale: float,
+    latency: float | None = None,
+    family: str = "sim800",
+    fixed_latency: bool = False,
 ) -> SimulatorProcess:
     args = ["--modems", str(modems), "--phones", str(phones), "--scale", str(scale)]
     args += ["--family", family]
     if latency is not None:
         args += ["--latency", str(latency)]
+    if fixed_latency:
+        args.append("--fixed-latency")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway.cli", "simulate", *args, stdout=asyncio.subprocess.PIPE
     )

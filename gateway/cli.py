@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="multiply every simulated delay by this"
     )
     simulate.add_argument(
+        "--fixed-latency", action="store_true", help="every +CMGS takes exactly --latency"
+    )
+    simulate.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -142,6 +145,7 @@ async def _simulate(args: argparse.Namespace) -> int:
         out=sys.stdout,
         faults=args.fault,
         log_path=args.log,
+        fixed_latency=args.fixed_latency,
     )
     return 0
 

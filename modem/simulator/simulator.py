@@ -133,6 +133,7 @@ async def run_simulator(
     seed: int = 0,
     directory: Path | None = None,
     log_path: Path | None = None,
+    fixed_latency: bool = False,
 ) -> None:
     """For `tocsin simulate`: print describe() as JSON lines, then serve until cancelled.
 
@@ -150,6 +151,9 @@ async def run_simulator(
         log_path=log_path,
     ) as simulator:
         apply_faults(simulator.modems, list(faults))
+        if fixed_latency:
+            for modem in simulator.modems:
+                modem.latency.cmgs_sigma = 0.0  # every +CMGS takes exactly the mean
         for entry in simulator.describe():
             out.write(json.dumps(entry) + "\n")
         out.flush()
