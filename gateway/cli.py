@@ -95,6 +95,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080, help="port of the web pages")
     demo.set_defaults(run=_demo)
 
+    admin = commands.add_parser("admin", help="staff accounts of the admin console")
+    admin_commands = admin.add_subparsers(title="admin commands", metavar="ACTION")
+    create = admin_commands.add_parser("create", help="create a staff account (asks a password)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=("admin", "operator", "viewer"), default="operator")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
+    )
+    create.add_argument(
+        "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
+    )
+    create.set_defaults(run=_admin_create)
+
     modem = commands.add_parser("modem", help="talk to one modem by hand")
     modem_commands = modem.add_subparsers(title="modem commands", metavar="ACTION")
     probe = modem_commands.add_parser("probe", help="identity, operator, registration, signal")
@@ -160,9 +176,21 @@ async def _run(args: argparse.Namespace) -> int:
     async with Gateway(config) as gateway:
         _LOGGER.info("running with %d modem(s)", len(gateway.pool.workers))
         host, port = config.get_str("web.host"), config.get_int("web.port")
-        await serve_web(gateway, host=host, port=port)  # until SIGTERM
+        await serve_web(
+            gateway,
+            host=host,
+            port=port,
+            tls=config.get_str("web.tls"),
+            tls_dir=Path(config.get_str("web.tls_dir")),
+        )  # until SIGTERM
         await asyncio.Event().wait()
     return 0
+
+
+async def _admin_create(args: argparse.Namespace) -> int:
+    from gateway.campaigns.cli import create_admin  # noqa: PLC0415 - only this command needs it
+
+    return await create_admin(args)
 
 
 async def _demo(args: argparse.Namespace) -> int:

@@ -34,6 +34,16 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("storage.path", "/var/lib/tocsin/tocsin.sqlite", "The SQLite database file."),
     Setting("web.host", "127.0.0.1", "Address the web pages are served on."),
     Setting("web.port", 8080, "Port the web pages are served on.", int),
+    Setting(
+        "web.tls",
+        "auto",
+        "HTTPS: auto (on unless web.host is loopback), on, or off.",
+    ),
+    Setting(
+        "web.tls_dir",
+        "/var/lib/tocsin/tls",
+        "Where the certificate and key live (a self-signed pair is made on first run).",
+    ),
     Setting("residents.city", "Ville de Démo", "City preselected on the profile page."),
     Setting("residents.otp_valid_s", 600.0, "Lifetime of a one-time code (s).", float),
     Setting("residents.otp_max_tries", 5, "Wrong tries that kill a one-time code.", int),
@@ -80,6 +90,72 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "dispatch.block_s", 300.0, "How long a failing modem stays out of rotation (s).", float
     ),
+    Setting("calls.ring_timeout_s", 40.0, "How long a call rings before we hang up (s).", float),
+    Setting("calls.repeats", 3, "Times a call plays its message when no key confirms it.", int),
+    Setting("calls.listen_s", 6.0, "How long a call waits for a key after the message (s).", float),
+    Setting("calls.busy_retries", 3, "Calls retried after a busy line, per message.", int),
+    Setting("calls.busy_retry_s", 180.0, "Delay before calling a busy line again (s).", float),
+    Setting(
+        "calls.no_answer_retries",
+        1,
+        "Calls retried when nobody answered or the callee hung up early, per message.",
+        int,
+    ),
+    Setting(
+        "calls.no_answer_retry_s", 600.0, "Delay before calling again after no answer (s).", float
+    ),
+    Setting(
+        "calls.speech_cache",
+        "",
+        "Directory of rendered speech (empty: speech-cache beside the database).",
+    ),
+    Setting(
+        "admin.allowed_networks",
+        [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+            "fe80::/10",
+        ],
+        "Client networks (CIDR) the admin pages answer; others get 404.",
+        list,
+    ),
+    Setting("admin.session_idle_s", 1800.0, "Admin session idle timeout (s).", float),
+    Setting("admin.session_absolute_s", 43200.0, "Admin session absolute timeout (s).", float),
+    Setting(
+        "campaigns.emergency_overrides_consent",
+        False,
+        "Emergency alerts also reach residents who did not consent (shown in the preview).",
+        bool,
+    ),
+    Setting(
+        "campaigns.valid_s",
+        21600.0,
+        "An alert's messages not sent within this long expire (s).",
+        float,
+    ),
+    Setting("town.website", "", "Address of the resident pages, told to unknown texters."),
+    Setting(
+        "neighbours.sender_per_hour", 3, "Neighbour alerts one resident may start per hour.", int
+    ),
+    Setting("neighbours.zone_per_hour", 10, "Neighbour alerts relayed in one zone per hour.", int),
+    Setting("neighbours.max_chars", 320, "Longest relayed text, name included (characters).", int),
+    Setting("neighbours.max_segments", 3, "Most SMS parts one relayed alert may take.", int),
+    Setting("neighbours.moderation", False, "Alerts wait for an admin's approval.", bool),
+    Setting("neighbours.relay_valid_s", 21600.0, "A relay not sent by then expires (s).", float),
+    Setting("inbound.replies_per_day", 5, "Automatic SMS replies one number gets per day.", int),
+    Setting("email.host", "", "SMTP server for neighbour-alert copies; empty: no email."),
+    Setting("email.port", 587, "SMTP port.", int),
+    Setting("email.tls", "starttls", "SMTP encryption: none, starttls or tls."),
+    Setting("email.user", "", "SMTP user name; empty: no login."),
+    Setting("email.password", "", "SMTP password."),
+    Setting("email.from", "", "Sender address of neighbour-alert copies."),
+    Setting("email.max_attempts", 5, "Send attempts before an email copy fails.", int),
+    Setting("email.retry_base_s", 30.0, "First retry delay after an SMTP error (s).", float),
+    Setting("email.timeout_s", 30.0, "SMTP connection and command timeout (s).", float),
 )
 
 MODEM_SETTINGS: Final[tuple[Setting, ...]] = (
@@ -89,10 +165,10 @@ MODEM_SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("rtscts", False, "Hardware flow control (off: bare SIM800 UARTs lack RTS/CTS).", bool),
     Setting("pin", "", "SIM PIN, if the SIM asks for one."),
     Setting("channels", ["sms"], "What this modem serves: sms, voice.", list),
+    Setting("audio_port", "", "The modem's audio tty, for PCM voice (SIM7600, EC25, E3372)."),
     Setting("per_minute", None, "Most SMS parts this SIM may send in a minute.", int),
     Setting("per_hour", None, "Most SMS parts this SIM may send in an hour.", int),
     Setting("per_day", None, "Most SMS parts this SIM may send in a day.", int),
-    Setting("prefixes", [], "Destination prefixes this SIM prefers (same-operator routing).", list),
 )
 
 
@@ -104,10 +180,10 @@ class ModemSettings:
     rtscts: bool = False
     pin: str = ""
     channels: tuple[str, ...] = ("sms",)
+    audio_port: str = ""
     per_minute: int | None = None
     per_hour: int | None = None
     per_day: int | None = None
-    prefixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,7 +249,7 @@ def _modem(index: int, body: Any) -> ModemSettings:
         kwargs[name] = _coerce(known[name], f"{where}.{name}", value)
     if not kwargs.get("port"):
         raise ConfigError(f"{where}.port: required")
-    for name in ("channels", "prefixes"):
+    for name in ("channels",):
         if name in kwargs:
             kwargs[name] = tuple(str(v) for v in kwargs[name])
     bad = set(kwargs.get("channels", ())) - {"sms", "voice"}

@@ -11,15 +11,19 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gateway.campaigns.demo_setup import DEMO_USERNAME, DEMO_ZONES, prepare_admin_demo
 from gateway.config import ModemSettings, from_mapping
 from gateway.events import Event, EventBus
 from gateway.outbox import Channel, MessageClass, NewMessage
 from gateway.residents.streets import load_sample_streets
 from gateway.service import Gateway
+from gateway.tls import is_loopback
 from gateway.webserver import serve_web
 from modem.simulator import Simulator
 
 DEMO_FAMILIES = ["sim800", "ec25", "sim7600", "e3372"]
+# Simulated phones of demo residents (gateway.campaigns.demo_setup), beyond the visitors' ones.
+DEMO_RESIDENTS = 48
 WELCOME_FR = (
     "Ville de Démo: ceci est un message d'essai du système d'alerte Tocsin. "
     "Aucune action n'est requise."
@@ -32,19 +36,42 @@ async def run_demo(
     data.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     config = from_mapping({}, {"storage.path": str(data / "tocsin.sqlite")})
     async with Simulator(
-        modems=modems, phones=phones, family=DEMO_FAMILIES[:modems] or ["sim800"], scale=scale
+        modems=modems,
+        phones=phones + DEMO_RESIDENTS,
+        family=DEMO_FAMILIES[:modems] or ["sim800"],
+        scale=scale,
     ) as sim:
+        calls_dir = data / "calls"
+        calls_dir.mkdir(exist_ok=True)
+        for phone in sim.phones:
+            phone.voice.record_dir = calls_dir  # each answered call as a WAV, played on /sim/phones
         settings = tuple(
-            ModemSettings(port=m.port, name=f"modem{i + 1}") for i, m in enumerate(sim.modems)
+            ModemSettings(
+                port=m.port,
+                name=f"modem{i + 1}",
+                channels=("sms", "voice"),
+                audio_port=str(m.voice.audio_path) if m.voice.audio_path else "",
+            )
+            for i, m in enumerate(sim.modems)
         )
         async with Gateway(config, settings) as gateway:
             assert gateway.db is not None
             await load_sample_streets(gateway.db, config.get_str("residents.city"))
-            _describe(sim, data, f"http://{host}:{port}/")
+            resident_phones = [phone.number for phone in sim.phones[phones:]]
+            password = await prepare_admin_demo(gateway.db, resident_phones)
+            scheme = "http" if is_loopback(host) else "https"
+            _describe(sim, data, f"{scheme}://{host}:{port}/")
+            print(f"  admin console:    http://{host}:{port}/admin/   user {DEMO_USERNAME!r}")
+            print(f"                    password {password!r} (new at every start)")
+            print(
+                f"  {len(resident_phones)} more simulated phones belong to demo residents in "
+                f"zones {', '.join(DEMO_ZONES)}: send them an alert from the console."
+            )
+            print(flush=True)
             printer = asyncio.create_task(_print_events(gateway.bus))
             try:
                 await _demo_traffic(gateway, sim)
-                await serve_web(gateway, host=host, port=port, simulator=sim)
+                await serve_web(gateway, host=host, port=port, simulator=sim, tls_dir=data / "tls")
                 await asyncio.Event().wait()  # until Ctrl-C / SIGTERM
             finally:
                 printer.cancel()
@@ -59,7 +86,7 @@ def _describe(sim: Simulator, data: Path, url: str) -> None:
     print(f"  database: {data / 'tocsin.sqlite'}")
     for modem in sim.modems:
         print(f"  modem  {modem.number}  {modem.family:8}  port {modem.port}")
-    for phone in sim.phones:
+    for phone in sim.phones[: len(sim.phones) - DEMO_RESIDENTS]:
         print(f"  phone  {phone.number}")
     print("A test alert goes to every simulated phone, and one phone texts the town:")
     print(flush=True)
@@ -67,12 +94,23 @@ def _describe(sim: Simulator, data: Path, url: str) -> None:
 
 async def _demo_traffic(gateway: Gateway, sim: Simulator) -> None:
     valid = datetime.now(UTC) + timedelta(hours=1)
-    for phone in sim.phones:
+    for phone in sim.phones[: len(sim.phones) - DEMO_RESIDENTS]:  # not the demo residents
         await gateway.outbox.enqueue(
             NewMessage(
                 MessageClass.ALERT,
                 Channel.SMS,
                 phone.number,
+                WELCOME_FR,
+                "fr",
+                valid_until=valid,
+            )
+        )
+    if len(sim.phones) > 1:  # and one by voice: the phones page shows the call and its recording
+        await gateway.outbox.enqueue(
+            NewMessage(
+                MessageClass.ALERT,
+                Channel.VOICE,
+                sim.phones[1].number,
                 WELCOME_FR,
                 "fr",
                 valid_until=valid,
@@ -104,6 +142,11 @@ def _describe_event(event: Event) -> str:
     if event.kind == "modem":
         reason = f" — {data['reason']}" if data.get("reason") else ""
         return f"{stamp}  modem {data['name']}: {data['health']}{reason}"
+    if event.kind == "call":
+        return (
+            f"{stamp}  call for message {data['message_id']:>4} → {data['destination']}"
+            f"  {data['outcome']} keys={data['keys'] or '-'}  ({data['modem']})"
+        )
     if event.kind == "inbound":
         return f"{stamp}  received SMS {data['id']} from {data['sender']} on {data['modem']}"
     return f"{stamp}  {event.kind}: {data}"

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from gateway.calls.runner import CallRunner
 from gateway.config import Config, ModemSettings
 from gateway.events import EventBus
 from gateway.modem_worker import Health, InboundSink, ModemStatus, ModemWorker, ReportSink
@@ -30,6 +31,7 @@ class ModemPool:
         on_sms: InboundSink,
         on_report: ReportSink,
         clock: Callable[[], float] = time.time,
+        calls: CallRunner | None = None,
     ) -> None:
         self.workers = [
             ModemWorker(
@@ -40,6 +42,7 @@ class ModemPool:
                 on_sms=on_sms,
                 on_report=on_report,
                 clock=clock,
+                calls=calls,
             )
             for settings in modems
         ]

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import os
 import random
 import time
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from gateway.calls.outcomes import CallOutcome
+from gateway.calls.runner import CallRunner
 from gateway.config import Config, ModemSettings
 from gateway.events import EventBus
 from gateway.outbox import (
@@ -39,15 +42,20 @@ from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.pdu import segment_info
 from modem.types import DeliveryReport, ReceivedSms, Registration, SentPart
+from modem.voice import Voice
 
 _LOGGER = logging.getLogger(__name__)
 
+DAY_S: Final = 86400.0  # the longest quota window: sends older than this no longer count
 # Reopening a vanished port: first try after 1 s, then back off to at most every 10 s.
 REOPEN_DELAYS: Final = (1.0, 2.0, 5.0, 10.0)
 # A send time estimate needs history; until then assume the realistic ~3 s per part.
 DEFAULT_SECONDS_PER_PART: Final = 3.0
 # Weight of the newest send in the moving average of send time.
 RATE_SMOOTHING: Final = 0.2
+# A modem that handed a voice job over (it cannot speak its language) leaves voice jobs to the
+# others this long, rather than claiming the same job back at once.
+VOICE_HANDOVER_S: Final = 10.0
 
 _URGENT_CLASSES: Final = frozenset({MessageClass.OTP, MessageClass.RELAY})
 _BULK_CLASSES: Final = frozenset({MessageClass.ALERT, MessageClass.API})
@@ -97,10 +105,16 @@ class ModemWorker:
         on_sms: InboundSink,
         on_report: ReportSink,
         clock: Callable[[], float] = time.time,
+        calls: CallRunner | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.name or os.path.basename(settings.port)
-        self.channels = frozenset(Channel(c) for c in settings.channels if c == "sms")
+        serves_voice = calls is not None and "voice" in settings.channels
+        self._channels = frozenset(
+            Channel(c) for c in settings.channels if c == "sms" or (c == "voice" and serves_voice)
+        )
+        self._calls = calls
+        self._voice_paused_until = 0.0
         self._outbox = outbox
         self._bus = bus
         self._config = config
@@ -116,6 +130,7 @@ class ModemWorker:
                 baudrate=settings.baudrate,
                 rtscts=settings.rtscts,
                 pin=settings.pin or None,
+                audio_port=settings.audio_port or None,
             ),
             ModemCallbacks(
                 on_sms=on_sms,
@@ -132,6 +147,9 @@ class ModemWorker:
         # The most urgent priority the outbox queued since that claim; beats the prefetch.
         self._urgent = lowest_priority()
         self._recording: set[asyncio.Future[OutboundMessage]] = set()
+        self._voice = Voice(self._modem) if serves_voice else None
+        if calls is not None and self._voice is not None:
+            calls.attach(self._voice)
 
     # ---- lifecycle
 
@@ -164,9 +182,19 @@ class ModemWorker:
     def modem(self) -> Modem:
         return self._modem
 
+    @property
+    def channels(self) -> frozenset[Channel]:
+        """What this modem claims now: voice jobs rest a while after one was handed over."""
+        if self._voice_paused_until > self._clock():
+            return self._channels - {Channel.VOICE}
+        return self._channels
+
     # ---- supervisor
 
     async def _supervise(self) -> None:
+        if self.quota.limits.windows():
+            since = datetime.fromtimestamp(self._clock() - DAY_S, UTC)
+            self.quota.preload(await self._outbox.part_times(self.name, since))
         attempt = 0
         while True:
             if not await self._open():
@@ -251,7 +279,8 @@ class ModemWorker:
                 wait_for_quota = self.quota.available_at(now) - now
                 if wait_for_quota > 0:
                     await self._give_back_ahead()
-                    await self._sleep_or_wake(wait_for_quota)
+                    # Only time refills a quota; an enqueue must not wake us into a busy loop.
+                    await asyncio.sleep(wait_for_quota)
                     continue
                 job = await self._next_job()
                 if job is None:
@@ -260,9 +289,12 @@ class ModemWorker:
                     await self._sleep_or_wake(timeout)
                     continue
                 available = self._quota_available_at(job)
+                if available == math.inf:
+                    await self._fail_oversized(job)
+                    continue
                 if available > self._clock():
                     await self._outbox.unclaim(job.id, job.attempts)  # another modem takes it
-                    await self._sleep_or_wake(available - now)
+                    await asyncio.sleep(available - now)
                     continue
                 # Claim the next job now, so it is committed before this send ends; the
                 # previous send's outcome is being committed too, in the same transaction.
@@ -275,9 +307,15 @@ class ModemWorker:
         finally:
             await self._give_back_ahead()
 
+    async def _fail_oversized(self, job: OutboundMessage) -> None:
+        """More parts than one of this SIM's windows allows: it could never go out here."""
+        text = f"{self.name}: {segment_info(job.body).parts} parts exceed this SIM's send caps"
+        message = await self._outbox.mark_failed(job.id, text)
+        self._publish_message(message, message.state)
+
     def _quota_available_at(self, job: OutboundMessage) -> float:
         now = self._clock()
-        if not self.quota.limits.windows():
+        if not self.quota.limits.windows() or job.channel is Channel.VOICE:
             return now  # no limits: spare segment_info, a third of our CPU per message
         return self.quota.available_at(now, segment_info(job.body).parts)
 
@@ -317,6 +355,9 @@ class ModemWorker:
 
     async def _send(self, job: OutboundMessage) -> None:
         """Write the job's AT+CMGS; its outcome is committed in the background."""
+        if job.channel is Channel.VOICE:
+            await self._call(job)
+            return
         self._set_health(Health.BUSY)
         self._publish_message(job, "sending")
         sent: list[SentPart] = []
@@ -345,6 +386,31 @@ class ModemWorker:
             self._record(self._outbox.mark_sent(job.id, refs))
         else:
             self._record(self._handle_failure(job, error, partial=bool(sent)))
+        if self.status.health is Health.BUSY:
+            self._set_health(self._idle_health())
+
+    async def _call(self, job: OutboundMessage) -> None:
+        """Place a voice job's call (it occupies the modem like a send), or hand it over."""
+        calls, voice = self._calls, self._voice
+        assert calls is not None
+        assert voice is not None
+        if not calls.can_speak(voice, job.language):
+            self._voice_paused_until = self._clock() + VOICE_HANDOVER_S
+            self._record(calls.hand_over(voice, job))
+            return
+        self._set_health(Health.BUSY)
+        self._publish_message(job, "sending")
+        started = time.monotonic()
+        try:
+            record = await calls.place(voice, job)
+        except ModemError as exc:
+            self._record(self._handle_failure(job, exc, partial=False))
+        else:
+            if record.outcome is not CallOutcome.FAILED:
+                self.status.consecutive_failures = 0
+            self._record(calls.settle(job, record, self._retry_or_fail))
+        finally:
+            self.status.busy_seconds += time.monotonic() - started
         if self.status.health is Health.BUSY:
             self._set_health(self._idle_health())
 

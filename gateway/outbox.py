@@ -419,6 +419,16 @@ class Outbox:
 
         return await self._db.read_fn(select)
 
+    async def part_times(self, modem: str, since: datetime) -> list[float]:
+        """When each part a modem sent since `since` went out (epoch s), so a restart keeps
+        counting them against the SIM's daily cap."""
+
+        def select(conn: sqlite3.Connection) -> list[float]:
+            rows = conn.execute(sql.PART_TIMES, (modem, to_ms(since))).fetchall()
+            return [int(row[0]) / 1000 for row in rows]
+
+        return await self._db.read_fn(select)
+
     async def counts_by_state(self, campaign_id: int | None = None) -> dict[MessageState, int]:
         """Every state with its count (zeros included), overall or for one campaign."""
 

@@ -6,10 +6,15 @@ import logging
 from pathlib import Path
 from types import TracebackType
 
+from gateway.calls.outcomes import CallStore
+from gateway.calls.runner import CallRunner, CallSettings
 from gateway.config import Config, ModemSettings
 from gateway.dispatcher import ModemPool
 from gateway.events import EventBus
+from gateway.inbound.router import InboundRouter
+from gateway.inbound.settings import InboundSettings
 from gateway.outbox import Outbox, RecoveryReport
+from gateway.speech import EspeakEngine, Speech
 from gateway.storage.database import Database
 from gateway.storage.inbox import Inbox, pdu_hash
 from modem.types import DeliveryReport, ReceivedSms
@@ -29,6 +34,8 @@ class Gateway:
         self._outbox: Outbox | None = None
         self._inbox: Inbox | None = None
         self._pool: ModemPool | None = None
+        self._router: InboundRouter | None = None
+        self._calls: CallRunner | None = None
 
     @property
     def outbox(self) -> Outbox:
@@ -39,6 +46,16 @@ class Gateway:
     def inbox(self) -> Inbox:
         assert self._inbox is not None, "gateway not started"
         return self._inbox
+
+    @property
+    def calls(self) -> CallRunner:
+        assert self._calls is not None, "gateway not started"
+        return self._calls
+
+    @property
+    def router(self) -> InboundRouter:
+        assert self._router is not None, "gateway not started"
+        return self._router
 
     @property
     def pool(self) -> ModemPool:
@@ -54,6 +71,24 @@ class Gateway:
         # Rows left in `sending` by a crash or power cut: resend or mark unknown, per class.
         self.recovery = await self._outbox.recover_after_restart()
         _LOGGER.info("start-up recovery: %s", self.recovery)
+        # Before the modems start: what a previous run left unrouted goes first.
+        self._router = InboundRouter(
+            self.db,
+            self._outbox,
+            self._inbox,
+            InboundSettings.from_config(self.config),
+            bus=self.bus,
+        )
+        await self._router.start()
+        speech_dir = self.config.get_str("calls.speech_cache") or str(path.parent / "speech-cache")
+        self._calls = CallRunner(
+            outbox=self._outbox,
+            store=CallStore(self.db),
+            speech=Speech(EspeakEngine(), Path(speech_dir)),
+            bus=self.bus,
+            settings=CallSettings.from_config(self.config),
+            town=self.config.get_str("town.name"),
+        )
         self._pool = ModemPool(
             self.modem_settings,
             outbox=self._outbox,
@@ -61,6 +96,7 @@ class Gateway:
             config=self.config,
             on_sms=self._store_inbound,
             on_report=self._store_report,
+            calls=self._calls,
         )
         self._pool.start()
 
@@ -68,6 +104,9 @@ class Gateway:
         if self._pool is not None:
             await self._pool.stop()
             self._pool = None
+        if self._router is not None:
+            await self._router.stop()
+            self._router = None
         if self.db is not None:
             await self.db.close()
             self.db = None
@@ -98,6 +137,8 @@ class Gateway:
         )
         if is_new:
             self.bus.publish("inbound", id=message_id, sender=sms.sender, modem=sms.modem)
+            if self._router is not None:
+                self._router.submit(message_id)
 
     async def _store_report(self, report: DeliveryReport) -> None:
         message = await self.outbox.record_status_report(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 
 import uvicorn
 
 from gateway.service import Gateway
+from gateway.tls import ensure_certificate, is_loopback
 from web.app import create_app
 from web.routes_sim import PhoneDirectory
 
@@ -14,14 +17,42 @@ _LOGGER = logging.getLogger(__name__)
 
 
 async def serve_web(
-    gateway: Gateway, *, host: str, port: int, simulator: PhoneDirectory | None = None
+    gateway: Gateway,
+    *,
+    host: str,
+    port: int,
+    simulator: PhoneDirectory | None = None,
+    tls: str = "auto",
+    tls_dir: Path | None = None,
 ) -> None:
-    """Serve until cancelled; the gateway must be started already (its owner stops it)."""
+    """Serve until cancelled; the gateway must be started already (its owner stops it).
+
+    HTTPS unless told otherwise or only on loopback: passwords and codes cross the LAN."""
     app = create_app(gateway, simulator=simulator)
+    use_tls = tls == "on" or (tls == "auto" and not is_loopback(host))
+    certificate: str | None = None
+    key: str | None = None
+    if use_tls:
+        paths = ensure_certificate(tls_dir or Path("tls"), host)
+        certificate, key = str(paths.certificate), str(paths.key)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="warning")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            lifespan="on",
+            log_level="warning",
+            ssl_certfile=certificate,
+            ssl_keyfile=key,
+        )
     )
     # uvicorn catches SIGTERM/SIGINT while serving, shuts down gracefully, then raises the
     # signal again for the service's own handler, which stops the gateway.
-    _LOGGER.info("web pages on http://%s:%d/", host, port)
-    await server.serve()
+    _LOGGER.info("web pages on %s://%s:%d/", "https" if use_tls else "http", host, port)
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        server.should_exit = True  # a graceful stop: connections end, the socket closes
+        await serving
+        raise

@@ -16,10 +16,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from gateway.campaigns.service import CampaignService
 from gateway.residents.service import ResidentService
 from gateway.residents.settings import ResidentSettings
 from gateway.service import Gateway
-from web import routes_auth, routes_profile, routes_sim
+from web import routes_auth, routes_neighbours, routes_profile, routes_sim
+from web.admin.routes import admin_mount
 from web.captcha import Captcha
 from web.messages import ERRORS, NOTICES
 from web.routes_sim import PhoneDirectory
@@ -50,14 +52,18 @@ def create_app(
             gateway.db, gateway.outbox, gateway.bus, resident_settings
         )
         app.state.residents = service
+        app.state.neighbours = gateway.router.alerts
         app.state.captcha = Captcha(
             service.keys.mac("altcha"), resident_settings.captcha_max_number
         )
+        app.state.campaigns = await CampaignService.open(gateway)
         yield
 
     routes: list[Route | Mount] = [
         *routes_auth.ROUTES,
         *routes_profile.ROUTES,
+        *routes_neighbours.ROUTES,
+        admin_mount(),
         Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     if simulator is not None:

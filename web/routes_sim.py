@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from web.visit import Visit, page
@@ -37,6 +39,31 @@ class PhoneLike(Protocol):
     def inbox(self) -> Sequence[PhoneMessageLike]: ...
 
 
+class PhoneCallLike(Protocol):
+    """One call a phone received (modem.simulator.call_phone.PhoneCall)."""
+
+    caller: str
+    answered_at: float | None
+    outcome: str | None
+    keys_pressed: list[tuple[float, str]]
+    wav_path: Path | None
+
+    @property
+    def audio_s(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class CallView:
+    """What the page shows of one call: who called, how it ended, the keys, the recording."""
+
+    caller: str
+    outcome: str
+    answered: bool
+    keys: str
+    seconds: float
+    recording: str | None  # the player's URL
+
+
 class PhoneDirectory(Protocol):
     """The simulator as the web app needs it."""
 
@@ -48,7 +75,42 @@ class PhoneDirectory(Protocol):
 async def phones_page(visit: Visit) -> Response:
     """Every simulated phone with its inbox, newest message first."""
     directory: PhoneDirectory = visit.request.app.state.simulator
-    return visit.render("sim_phones.html", {"phones": directory.phones})
+    calls = {phone.number: _calls(phone) for phone in directory.phones}
+    return visit.render("sim_phones.html", {"phones": directory.phones, "calls": calls})
+
+
+async def call_recording(request: Request) -> Response:
+    """GET /sim/calls/{name}: a recorded call, only ones a phone lists (no path from the URL)."""
+    directory: PhoneDirectory = request.app.state.simulator
+    name = request.path_params["name"]
+    for phone in directory.phones:
+        for call in _phone_calls(phone):
+            path = call.wav_path
+            if path is not None and path.name == name and path.is_file():
+                return FileResponse(path, media_type="audio/wav")
+    return JSONResponse({"error": "no such recording"}, status_code=404)
+
+
+def _phone_calls(phone: PhoneLike) -> Sequence[PhoneCallLike]:
+    """The calls of a phone that has a voice side (test doubles may have none)."""
+    voice = getattr(phone, "voice", None)
+    calls: Sequence[PhoneCallLike] = getattr(voice, "calls", ())
+    return calls
+
+
+def _calls(phone: PhoneLike) -> list[CallView]:
+    """Newest first, as the inbox."""
+    return [
+        CallView(
+            caller=call.caller,
+            outcome=call.outcome or "ringing",
+            answered=call.answered_at is not None,
+            keys=" ".join(key for _, key in call.keys_pressed),
+            seconds=round(call.audio_s, 1),
+            recording=f"/sim/calls/{call.wav_path.name}" if call.wav_path is not None else None,
+        )
+        for call in reversed(_phone_calls(phone))
+    ]
 
 
 async def phone_messages(request: Request) -> Response:
@@ -76,4 +138,5 @@ async def phone_messages(request: Request) -> Response:
 ROUTES = [
     Route("/sim/phones", phones_page, methods=["GET"]),
     Route("/sim/phones/{e164}/messages", phone_messages, methods=["GET"]),
+    Route("/sim/calls/{name}", call_recording, methods=["GET"]),
 ]

@@ -249,3 +249,7 @@ SELECT min((
 ))
 FROM (SELECT DISTINCT priority FROM message_class{only}) AS p, {_channels(channel_count)} AS ch
 """
+
+
+# The parts one modem sent recently: its SIM's daily cap survives a restart.
+PART_TIMES = "SELECT sent_at FROM message_part WHERE modem = ? AND sent_at >= ?"

@@ -1,0 +1,61 @@
+"""`tocsin admin create`: the first staff account, with a password typed twice or piped in."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from gateway.campaigns.admins import AdminAccounts, AdminError, AuditLog
+from gateway.campaigns.models import Role
+from gateway.config import ConfigError
+from gateway.config import load as load_config
+from gateway.storage.database import Database
+
+_REASONS = {
+    "username": "use letters, digits and . _ - @ only (64 at most)",
+    "taken": "that username is taken",
+    "too_short": "the password needs 12 characters or more",
+    "too_long": "the password may have 128 characters at most",
+    "common": "that password is too common",
+}
+
+
+async def create_admin(args: argparse.Namespace) -> int:
+    """Ask or read the password, then create the account (no default password exists)."""
+    if args.database is not None:
+        path = args.database
+    else:
+        try:
+            path = load_config(args.config).get_str("storage.path")
+        except ConfigError as exc:
+            return _fail(f"bad configuration: {exc} (or pass --database)")
+    password = await asyncio.to_thread(_read_password, args.password_stdin)
+    if password is None:
+        return _fail("the two passwords differ")
+    db = await Database.open(path)
+    try:
+        admin = await AdminAccounts(db).create(args.username, password, Role(args.role))
+        await AuditLog(db).record(
+            "admin.create", username="cli", detail=f"{admin.username} ({admin.role.value})"
+        )
+    except AdminError as exc:
+        return _fail(_REASONS.get(exc.code, exc.code))
+    finally:
+        await db.close()
+    print(f"created {admin.role.value} {admin.username!r}")
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Password again: ")
+    return first if first == second else None
+
+
+def _fail(message: str) -> int:
+    print(f"tocsin: {message}", file=sys.stderr)
+    return 1

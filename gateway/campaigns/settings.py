@@ -1,0 +1,74 @@
+"""The admin console's settings, read from gateway.config into one dataclass tests can build."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Loopback and the private ranges: the town hall's LAN, never the Internet.
+DEFAULT_ALLOWED_NETWORKS: tuple[str, ...] = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+)
+
+
+def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
+    """CIDR strings to networks; ValueError names the bad one."""
+    networks: list[IPNetwork] = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(str(value), strict=False))
+        except ValueError:
+            raise ValueError(f"admin.allowed_networks: {value!r} is not a network") from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """Every knob of the admin console."""
+
+    allowed_networks: tuple[IPNetwork, ...] = field(
+        default_factory=lambda: parse_networks(DEFAULT_ALLOWED_NETWORKS)
+    )
+    # Staff sessions: short idle time, since a console left open can alert a whole town.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_absolute: timedelta = timedelta(hours=12)
+    # Emergencies reach residents who did not consent, when the town decides so (shown).
+    emergency_overrides_consent: bool = False
+    # An alert not sent within this long is stale: its messages expire instead.
+    valid_for: timedelta = timedelta(hours=6)
+    default_language: str = "fr"
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> CampaignSettings:
+        """From gateway.config's values (keys documented in README's settings table)."""
+        return cls(
+            allowed_networks=parse_networks(values["admin.allowed_networks"]),
+            session_idle=timedelta(seconds=float(values["admin.session_idle_s"])),
+            session_absolute=timedelta(seconds=float(values["admin.session_absolute_s"])),
+            emergency_overrides_consent=bool(values["campaigns.emergency_overrides_consent"]),
+            valid_for=timedelta(seconds=float(values["campaigns.valid_s"])),
+            default_language=str(values["town.language"]),
+        )
+
+    def allows(self, host: str | None) -> bool:
+        """True when a client address is inside one of the allowed networks."""
+        if not host:
+            return False
+        try:
+            address = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allowed_networks)

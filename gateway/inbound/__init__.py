@@ -1,0 +1,1 @@
+"""Inbound SMS routing (keywords, neighbour alerts, unknown senders) and the neighbour relay."""

@@ -1,0 +1,88 @@
+"""Presentation helpers: durations, times, the sends-over-time SVG bars, progress as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.campaigns.models import Campaign, Progress
+from gateway.campaigns.progress import Timeline
+
+# The chart's drawing box (SVG user units); the CSS scales it to the column's width.
+CHART_WIDTH = 300
+CHART_HEIGHT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One rectangle of the chart, and what it means for its tooltip."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    offset_s: int
+
+
+def duration(seconds: float | None, _: Callable[[str], str]) -> str:
+    """'2 h 05 min', '3 min 20 s', '12 s', or 'unknown' (translated)."""
+    if seconds is None:
+        return _("inconnue")
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def clock(moment: datetime | None) -> str:
+    """Local wall-clock time for tables ('' when absent)."""
+    return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def bars(timeline: Timeline) -> list[Bar]:
+    """The chart's bars, tallest at full height."""
+    count = len(timeline.counts) or 1
+    width = CHART_WIDTH / count
+    peak = timeline.peak
+    found = []
+    for index, sends in enumerate(timeline.counts):
+        height = CHART_HEIGHT * sends / peak
+        found.append(
+            Bar(
+                x=round(index * width, 2),
+                y=round(CHART_HEIGHT - height, 2),
+                width=round(width * 0.85, 2),
+                height=round(height, 2),
+                count=sends,
+                offset_s=index * timeline.width_ms // 1000,
+            )
+        )
+    return found
+
+
+def progress_json(campaign: Campaign, progress: Progress, gettext: Callable[[str], str]) -> str:
+    """What the progress stream sends and admin-progress.js shows."""
+    return json.dumps(
+        {
+            "state": campaign.state.value,
+            "counts": {
+                "total": progress.total,
+                "queued": progress.queued,
+                "sent": progress.sent,
+                "delivered": progress.delivered,
+                "failed": progress.failed,
+                "cancelled": progress.cancelled,
+                "confirmed": progress.confirmed,
+            },
+            "percent": progress.percent,
+            "eta": duration(progress.eta_s, gettext) if progress.queued else "",
+            "done": progress.finished == progress.total,
+        }
+    )
