@@ -234,6 +234,7 @@ WORDS = {
         "password": "Mot de passe",
         "login": "Connexion",
         "profile": "Mon profil",
+        "neighbours": "Alertes de voisins",
         "reset_done": "Votre mot de passe a été modifié. Connectez-vous avec le nouveau.",
     },
     "en": {
@@ -265,6 +266,7 @@ WORDS = {
         "password": "Password",
         "login": "Sign in",
         "profile": "My profile",
+        "neighbours": "Neighbour alerts",
         "reset_done": "Your password has been changed. Sign in with the new one.",
     },
 }
@@ -377,5 +379,10 @@ def test_resident_journey(
             person.check()
             assert page.get_by_role("heading", level=1).inner_text() == words["profile"]
             assert page.get_by_label(field(words["last_name"])).input_value() == "Racicot"
+            # The community's neighbour alerts, from the menu.
+            page.get_by_role("link", name=words["neighbours"]).click()
+            page.wait_for_url("**/neighbours")
+            person.check()
+            assert page.get_by_role("heading", level=1).inner_text() == words["neighbours"]
     finally:
         context.close()
