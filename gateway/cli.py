@@ -111,6 +111,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.set_defaults(run=_admin_create)
 
+    backup = commands.add_parser("backup", help="copy the database now (safe while running)")
+    backup.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
+    )
+    backup.add_argument(
+        "--to", type=Path, default=None, help="folder for the copy (default: backup.dir)"
+    )
+    backup.set_defaults(run=_backup)
+
+    restore = commands.add_parser(
+        "restore", help="replace the database by a backup (the gateway must be stopped)"
+    )
+    restore.add_argument("file", type=Path, help="a backup made by `tocsin backup`")
+    restore.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
+    )
+    restore.set_defaults(run=_restore)
+
     modem = commands.add_parser("modem", help="talk to one modem by hand")
     modem_commands = modem.add_subparsers(title="modem commands", metavar="ACTION")
     probe = modem_commands.add_parser("probe", help="identity, operator, registration, signal")
@@ -191,6 +209,40 @@ async def _admin_create(args: argparse.Namespace) -> int:
     from gateway.campaigns.cli import create_admin  # noqa: PLC0415 - only this command needs it
 
     return await create_admin(args)
+
+
+async def _backup(args: argparse.Namespace) -> int:
+    from gateway.backup import BackupError, backup, backup_dir  # noqa: PLC0415 - this command only
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(f"bad configuration: {exc}")
+    dest = args.to if args.to is not None else backup_dir(config)
+    try:
+        path = await backup(
+            Path(config.get_str("storage.path")), dest, keep=max(1, config.get_int("backup.keep"))
+        )
+    except (BackupError, OSError) as exc:
+        return _fail(f"backup failed: {exc}")
+    print(path, flush=True)
+    return 0
+
+
+async def _restore(args: argparse.Namespace) -> int:
+    from gateway.backup import BackupError, restore  # noqa: PLC0415 - this command only
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(f"bad configuration: {exc}")
+    db_path = Path(config.get_str("storage.path"))
+    try:
+        await restore(args.file, db_path)
+    except (BackupError, OSError) as exc:
+        return _fail(f"restore failed: {exc}")
+    print(f"{db_path} restored from {args.file}", flush=True)
+    return 0
 
 
 async def _demo(args: argparse.Namespace) -> int:

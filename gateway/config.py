@@ -32,6 +32,14 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("town.language", "fr", "Default language of residents and pages: fr or en."),
     Setting("town.contact_number", "", "Town office number given in HELP replies and pages."),
     Setting("storage.path", "/var/lib/tocsin/tocsin.sqlite", "The SQLite database file."),
+    Setting(
+        "backup.interval_s",
+        86400.0,
+        "How often the running gateway backs the database up (s); 0: never.",
+        float,
+    ),
+    Setting("backup.dir", "", "Where backups go (empty: backups beside the database)."),
+    Setting("backup.keep", 7, "Backups kept; older ones are deleted.", int),
     Setting("web.host", "127.0.0.1", "Address the web pages are served on."),
     Setting("web.port", 8080, "Port the web pages are served on.", int),
     Setting(
@@ -47,6 +55,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("residents.city", "Ville de Démo", "City preselected on the profile page."),
     Setting("residents.otp_valid_s", 600.0, "Lifetime of a one-time code (s).", float),
     Setting("residents.otp_max_tries", 5, "Wrong tries that kill a one-time code.", int),
+    Setting(
+        "residents.voice_fallback_s",
+        0.0,
+        "Call with an SMS code still unused after this long (s); 0: off.",
+        float,
+    ),
     Setting(
         "residents.budget_number_15min",
         3,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from types import TracebackType
 
+from gateway.backup import ServiceLock, start_scheduled, stop_scheduled
 from gateway.calls.outcomes import CallStore
 from gateway.calls.runner import CallRunner, CallSettings
 from gateway.config import Config, ModemSettings
@@ -36,6 +38,8 @@ class Gateway:
         self._pool: ModemPool | None = None
         self._router: InboundRouter | None = None
         self._calls: CallRunner | None = None
+        self._lock: ServiceLock | None = None
+        self._backups: asyncio.Task[None] | None = None
 
     @property
     def outbox(self) -> Outbox:
@@ -65,7 +69,15 @@ class Gateway:
     async def start(self) -> None:
         path = Path(self.config.get_str("storage.path"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = await Database.open(path)
+        # Held while running: `tocsin restore` refuses to swap the file under a live gateway.
+        self._lock = ServiceLock.acquire(path)
+        try:
+            self.db = await Database.open(path)
+        except BaseException:
+            # A database that will not open (newer schema, bad file) must not stay locked.
+            self._lock.release()
+            self._lock = None
+            raise
         self._outbox = Outbox(self.db)
         self._inbox = Inbox(self.db)
         # Rows left in `sending` by a crash or power cut: resend or mark unknown, per class.
@@ -99,8 +111,11 @@ class Gateway:
             calls=self._calls,
         )
         self._pool.start()
+        self._backups = start_scheduled(self.config)
 
     async def stop(self) -> None:
+        await stop_scheduled(self._backups)
+        self._backups = None
         if self._pool is not None:
             await self._pool.stop()
             self._pool = None
@@ -110,6 +125,9 @@ class Gateway:
         if self.db is not None:
             await self.db.close()
             self.db = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def __aenter__(self) -> Gateway:
         await self.start()

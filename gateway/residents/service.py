@@ -111,8 +111,9 @@ class ResidentService:
         resident = await self.residents.by_phone(phone)
         gets_code = (resident is None) == (purpose is Purpose.REGISTER)
         if gets_code:
-            code = await self.codes.issue(phone, purpose)
-            await self._send_code(phone, purpose, channel, code, language)
+            code, replaced = await self.codes.replace(phone, purpose)
+            await self._cancel_fallback(replaced)
+            await self._send_code(phone, purpose, channel, code, language, fallback=True)
         else:
             self.codes.rehearse(phone, purpose)
             await self._send_notice(phone, purpose, channel, language)
@@ -123,7 +124,7 @@ class ResidentService:
     ) -> Resident:
         """Check the password rules, then the code; create the resident."""
         self._check_policy(password)
-        if await self.codes.check(phone, Purpose.REGISTER, code) is not CodeCheck.OK:
+        if await self._check_code(phone, Purpose.REGISTER, code) is not CodeCheck.OK:
             raise CodeRejected(phone)
         resident = await self.residents.create(
             phone, await passwords.hash_password(password), language
@@ -148,7 +149,7 @@ class ResidentService:
     async def complete_reset(self, phone: str, code: str, new_password: str) -> Resident:
         """Check the rules, then the code; set the password and end the other sessions."""
         self._check_policy(new_password)
-        checked = await self.codes.check(phone, Purpose.RESET, code)
+        checked = await self._check_code(phone, Purpose.RESET, code)
         resident = await self.residents.by_phone(phone)
         if checked is not CodeCheck.OK or resident is None:
             raise CodeRejected(phone)
@@ -195,7 +196,8 @@ class ResidentService:
                 "alarm", source="residents", budget=exceeded.value, purpose="add_contact"
             )
             return
-        code = await self.codes.issue(contact.number, Purpose.ADD_CONTACT)
+        code, replaced = await self.codes.replace(contact.number, Purpose.ADD_CONTACT)
+        await self._cancel_fallback(replaced)
         channel = Channel.VOICE if contact.kind is ContactKind.VOICE else Channel.SMS
         await self._send_code(contact.number, Purpose.ADD_CONTACT, channel, code, language)
 
@@ -206,7 +208,8 @@ class ResidentService:
             return False
         if contact.verified:
             return True
-        if await self.codes.check(contact.number, Purpose.ADD_CONTACT, code) is not CodeCheck.OK:
+        checked = await self._check_code(contact.number, Purpose.ADD_CONTACT, code)
+        if checked is not CodeCheck.OK:
             return False
         await self.residents.verify_contact(resident.id, contact_id)
         return True
@@ -240,7 +243,8 @@ class ResidentService:
     async def delete_account(self, resident_id: int) -> None:
         """The resident, contacts, sessions, and the codes and budget trail of every number."""
         numbers = await self.residents.delete(resident_id)
-        await self.codes.forget(numbers)
+        for fallback in await self.codes.forget(numbers):
+            await self._cancel_fallback(fallback)
         await self.budgets.forget(numbers)
         _LOGGER.info("resident %d deleted their account", resident_id)
 
@@ -251,27 +255,70 @@ class ResidentService:
             max_length=self.settings.password_max_length,
         )
 
+    async def _check_code(self, phone: str, purpose: Purpose, code: str) -> CodeCheck:
+        """Check the code; a code this ended (used, expired, killed) takes its call with it."""
+        checked, fallback = await self.codes.check_releasing(phone, purpose, code)
+        await self._cancel_fallback(fallback)
+        return checked
+
+    async def _cancel_fallback(self, message_id: int | None) -> None:
+        # Only a queued call can be cancelled: one already ringing is let finish.
+        if message_id is not None:
+            await self._outbox.cancel(message_id)
+
     async def _send_code(
-        self, phone: str, purpose: Purpose, channel: Channel, code: str, language: str
+        self,
+        phone: str,
+        purpose: Purpose,
+        channel: Channel,
+        code: str,
+        language: str,
+        *,
+        fallback: bool = False,
     ) -> None:
+        """Queue the code; by SMS, with `fallback`, also a call with it for later (if enabled).
+
+        A contact's code proves that number can receive its own channel, so add_contact asks
+        for no fallback: an SMS contact verified by a call might be a landline."""
         lifetime = self.settings.otp_lifetime
-        body = code_message(
-            purpose,
-            code,
-            voice=channel is Channel.VOICE,
-            language=language,
-            town=self.settings.town_name,
-            minutes=int(lifetime / timedelta(minutes=1)),
-        )
+        now = self._clock()
         await self._outbox.enqueue(
             NewMessage(
                 message_class=MessageClass.OTP,
                 channel=channel,
                 destination=phone,
-                body=body,
+                body=self._code_body(purpose, code, channel, language),
                 language=language,
-                valid_until=self._clock() + lifetime,
+                valid_until=now + lifetime,
             )
+        )
+        delay = self.settings.voice_fallback
+        if not fallback or channel is not Channel.SMS or not timedelta(0) < delay < lifetime:
+            return
+        # Numbers are already restricted to callable types (mobile, fixed, VoIP) by normalize().
+        message_id = await self._outbox.enqueue(
+            NewMessage(
+                message_class=MessageClass.OTP,
+                channel=Channel.VOICE,
+                destination=phone,
+                body=self._code_body(purpose, code, Channel.VOICE, language),
+                language=language,
+                valid_until=now + lifetime,
+                not_before=now + delay,
+            )
+        )
+        if not await self.codes.set_fallback(phone, purpose, code, message_id):
+            await self._outbox.cancel(message_id)  # the code went meanwhile
+        _LOGGER.info("voice fallback %d queued (%s)", message_id, purpose.value)
+
+    def _code_body(self, purpose: Purpose, code: str, channel: Channel, language: str) -> str:
+        return code_message(
+            purpose,
+            code,
+            voice=channel is Channel.VOICE,
+            language=language,
+            town=self.settings.town_name,
+            minutes=int(self.settings.otp_lifetime / timedelta(minutes=1)),
         )
 
     async def _send_notice(

@@ -15,6 +15,7 @@ CONFIG_KEYS: dict[str, str] = {
     "residents.city": "city",
     "residents.otp_valid_s": "otp_lifetime",
     "residents.otp_max_tries": "otp_max_tries",
+    "residents.voice_fallback_s": "voice_fallback",
     "residents.budget_number_15min": "budget_number_15min",
     "residents.budget_number_day": "budget_number_day",
     "residents.budget_ip_hour": "budget_ip_hour",
@@ -39,6 +40,8 @@ class ResidentSettings:
     # A code's life: long enough to walk to the phone, short enough to limit guessing.
     otp_lifetime: timedelta = timedelta(minutes=10)
     otp_max_tries: int = 5
+    # A code sent by SMS and not used this long after is also spoken in a call (zero: never).
+    voice_fallback: timedelta = timedelta(0)
     # Codes and account notices sent to one number: a person asks again once or twice.
     budget_number_15min: int = 3
     budget_number_day: int = 10
@@ -63,7 +66,7 @@ class ResidentSettings:
             value = values[key]
             if name == "regions":
                 value = tuple(r.strip().upper() for r in str(value).split(",") if r.strip())
-            elif name in {"otp_lifetime", "session_idle", "session_absolute"}:
+            elif name in {"otp_lifetime", "voice_fallback", "session_idle", "session_absolute"}:
                 value = timedelta(seconds=float(value))
             kwargs[name] = value
         return cls(**kwargs)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
-from web.admin import routes_auth, routes_campaigns, routes_compose, routes_reference
+from web.admin import (
+    routes_auth,
+    routes_campaigns,
+    routes_compose,
+    routes_neighbours,
+    routes_reference,
+)
 from web.admin.lan import LanOnly
 
 ROUTES = [
@@ -26,6 +32,7 @@ ROUTES = [
     Route("/reference", routes_reference.reference, methods=["GET"]),
     Route("/reference/streets", routes_reference.import_streets, methods=["POST"]),
     Route("/audit", routes_reference.audit, methods=["GET"]),
+    *routes_neighbours.ROUTES,
 ]
 
 
