@@ -20,7 +20,16 @@ from gateway.service import Gateway
 from gateway.tls import is_loopback
 from gateway.webserver import serve_web
 from modem.simulator import Simulator
+from modem.simulator.call_phone import Answer, CallBehaviour
 
+DEMO_CALLERS = (
+    CallBehaviour(keys=((5.0, "1"),)),
+    CallBehaviour(keys=((5.0, "1"),)),
+    CallBehaviour(Answer.NO_ANSWER),
+    CallBehaviour(keys=((5.0, "1"),)),
+    CallBehaviour(),  # listens to the end without pressing anything
+    CallBehaviour(Answer.BUSY),
+)
 DEMO_FAMILIES = ["sim800", "ec25", "sim7600", "e3372"]
 # Simulated phones of demo residents (gateway.campaigns.demo_setup), beyond the visitors' ones.
 DEMO_RESIDENTS = 48
@@ -43,8 +52,11 @@ async def run_demo(
     ) as sim:
         calls_dir = data / "calls"
         calls_dir.mkdir(exist_ok=True)
-        for phone in sim.phones:
+        for index, phone in enumerate(sim.phones):
             phone.voice.record_dir = calls_dir  # each answered call as a WAV, played on /sim/phones
+            # People, roughly: most press 1 once they have heard the message, some never pick
+            # up, one is on the phone; the console's report shows each outcome.
+            phone.voice.behaviour = DEMO_CALLERS[index % len(DEMO_CALLERS)]
         settings = tuple(
             ModemSettings(
                 port=m.port,
