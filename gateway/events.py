@@ -12,7 +12,10 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from gateway.outbox import OutboundMessage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,3 +81,15 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    def publish_message(self, message: OutboundMessage, *, modem: str, state: str = "") -> None:
+        """A message changed state (`state` when it differs from the row's, e.g. "sending")."""
+        self.publish(
+            "message",
+            id=message.id,
+            state=state or str(message.state),
+            message_class=message.message_class.value,
+            campaign_id=message.campaign_id,
+            destination=message.destination,
+            modem=modem,
+        )

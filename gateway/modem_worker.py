@@ -528,15 +528,7 @@ class ModemWorker:
         self._lost.set()
 
     def _publish_message(self, message: OutboundMessage, state: str) -> None:
-        self._bus.publish(
-            "message",
-            id=message.id,
-            state=str(state),
-            message_class=message.message_class.value,
-            campaign_id=message.campaign_id,
-            destination=message.destination,
-            modem=self.name,
-        )
+        self._bus.publish_message(message, modem=self.name, state=str(state))
 
 
 def _priority(job: OutboundMessage) -> int:

@@ -163,12 +163,4 @@ class Gateway:
             report.modem, report.message_reference, report.status, recipient=report.recipient
         )
         if message is not None:
-            self.bus.publish(
-                "message",
-                id=message.id,
-                state=str(message.state),
-                message_class=message.message_class.value,
-                campaign_id=message.campaign_id,
-                destination=message.destination,
-                modem=report.modem,
-            )
+            self.bus.publish_message(message, modem=report.modem)

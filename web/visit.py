@@ -113,17 +113,22 @@ class Visit:
                 path="/",
             )
         if self.set_language_cookie:
-            response.set_cookie(
-                LANGUAGE_COOKIE,
-                self.language,
-                max_age=_LANGUAGE_COOKIE_AGE,
-                httponly=True,
-                samesite="lax",
-                secure=https,
-                path="/",
-            )
+            set_language_cookie(response, self.language, https=https)
         response.headers["cache-control"] = "no-store"
         return response
+
+
+def set_language_cookie(response: Response, language: str, *, https: bool) -> None:
+    """The chosen language, for every page of the site (resident and admin alike)."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=_LANGUAGE_COOKIE_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=https,
+        path="/",
+    )
 
 
 Handler = Callable[[Visit], Awaitable[Response]]

@@ -19,11 +19,10 @@ from gateway.campaigns.service import CampaignService
 from web import i18n
 from web.admin.messages import ADMIN_ERRORS, ADMIN_NOTICES
 from web.security import same_origin, tokens_match
+from web.visit import LANGUAGE_COOKIE, set_language_cookie
 
 _LOGGER = logging.getLogger(__name__)
 ADMIN_COOKIE = "tocsin_admin"
-LANGUAGE_COOKIE = "tocsin_lang"
-_LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 _MAX_FIELDS = 200  # the compose form lists zones and streets as checkboxes
 
 
@@ -124,15 +123,7 @@ class AdminVisit:
                 path="/admin",
             )
         if self.set_language_cookie:
-            response.set_cookie(
-                LANGUAGE_COOKIE,
-                self.language,
-                max_age=_LANGUAGE_COOKIE_AGE,
-                httponly=True,
-                samesite="lax",
-                secure=https,
-                path="/",
-            )
+            set_language_cookie(response, self.language, https=https)
         response.headers["cache-control"] = "no-store"
         return response
 
