@@ -296,6 +296,9 @@ class AtChannel:
             # INFO, not WARNING: a timeout is often expected (syncing with a booting modem);
             # the caller decides whether it is a problem and logs it so.
             _LOGGER.info("%s: timeout after %g s on %r", self.name, timeout, command)
+            # A slow modem may still answer: keep the command registered for a grace period so
+            # that its late OK/ERROR is not taken as the answer of the next command.
+            abandoned = self._abandon(pending, min(timeout, ABANDONED_GRACE))
             raise AtTimeoutError(command, timeout) from None
         finally:
             if not abandoned and self._pending is pending:  # not a stand-in (abort_pending)

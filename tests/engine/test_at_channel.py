@@ -186,10 +186,24 @@ async def test_timeout_is_also_a_timeout_error(channel: AtChannel, peer: PtyPeer
     with pytest.raises(TimeoutError) as info:
         await channel.command("AT", timeout=0.2)
     assert isinstance(info.value, AtTimeoutError)
-    # The channel is usable afterwards.
+    # The channel is usable afterwards (once the timed-out command's grace period is over).
     task = asyncio.create_task(channel.command("AT"))
+    await peer.expect(b"AT\r")  # the command that timed out
     await answer(peer, b"AT", b"\r\nOK\r\n")
     assert await task == []
+
+
+async def test_late_answer_to_a_timed_out_command_is_not_the_next_answer(
+    channel: AtChannel, peer: PtyPeer
+) -> None:
+    with pytest.raises(AtTimeoutError):
+        await channel.command("AT+COPS?", timeout=0.3)
+    nxt = asyncio.create_task(channel.command("AT+CSQ"))
+    await asyncio.sleep(0.05)
+    # The slow modem answers the first command now; that must not end AT+CSQ.
+    peer.send(b'\r\n+COPS: 0,0,"Telus"\r\n\r\nERROR\r\n')
+    await answer(peer, b"AT+CSQ", b"\r\n+CSQ: 17,99\r\n\r\nOK\r\n")
+    assert await nxt == ["+CSQ: 17,99"]
 
 
 async def test_prompt_timeout_sends_escape(channel: AtChannel, peer: PtyPeer) -> None:
