@@ -13,6 +13,7 @@ import contextlib
 import enum
 import logging
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
@@ -138,6 +139,10 @@ class Call:
     _hangup_reason: EndReason | None = field(default=None, repr=False)
     _release_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     _tts_done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # Set (from the loop) when a key the current play or speech stops on is pressed; read by
+    # the pacing thread between frames.
+    _interrupt: threading.Event = field(default_factory=threading.Event, repr=False)
+    _stop_keys: str = field(default="", repr=False)
 
     @property
     def ended(self) -> bool:
@@ -174,22 +179,32 @@ class Call:
 
     async def next_key(self, timeout: float) -> str | None:
         """The next key pressed that nobody read yet; None on timeout or when the call ends."""
+        event = await self.next_key_event(timeout)
+        return event.key if event is not None else None
+
+    async def next_key_event(self, timeout: float) -> DtmfKey | None:
+        """`next_key` with the moment it was pressed; timeout 0 only reads what is pending."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 while self._key_cursor >= len(self.keys) and not self.ended:
                     await self._wait_change()
         if self._key_cursor < len(self.keys):
             self._key_cursor += 1
-            return self.keys[self._key_cursor - 1].key
+            return self.keys[self._key_cursor - 1]
         return None
 
-    async def play(self, pcm: bytes) -> PacingStats:
-        """Stream 8 kHz s16 mono PCM into the call in real time; stops if the call ends."""
-        return await self.voice.play(self, pcm)
+    async def play(self, pcm: bytes, *, stop_keys: str = "") -> PacingStats:
+        """Stream 8 kHz s16 mono PCM into the call in real time; stops if the call ends, or at
+        once (within a frame) when one of `stop_keys` is pressed (the key stays unread)."""
+        return await self.voice.play(self, pcm, stop_keys=stop_keys)
 
-    async def speak(self, text: str, language: str, *, any_language: bool = False) -> None:
+    async def speak(
+        self, text: str, language: str, *, any_language: bool = False, stop_keys: str = ""
+    ) -> bool:
         """Have the module speak `text` itself (SIM800's AT+CTTS); see `Voice.speak`."""
-        await self.voice.speak(self, text, language, any_language=any_language)
+        return await self.voice.speak(
+            self, text, language, any_language=any_language, stop_keys=stop_keys
+        )
 
     async def hangup(self, *, reason: EndReason | None = None) -> None:
         """Hang up (no-op once ended); `reason` overrides the usual HUNG_UP / CANCELLED."""
@@ -240,7 +255,20 @@ class Call:
             return
         event = DtmfKey(key, self._now() - (self.answered_at or self.started_at))
         self.keys.append(event)
+        if key in self._stop_keys:
+            self._interrupt.set()
         self._event(event)
+
+    def _stop_on(self, keys: str) -> threading.Event:
+        """Arm the interrupt for `keys`; already set if one of them is pressed and unread."""
+        self._stop_keys = keys
+        self._interrupt.clear()
+        if any(k.key in keys for k in self.keys[self._key_cursor :]):
+            self._interrupt.set()
+        return self._interrupt
+
+    def _disarm(self) -> None:
+        self._stop_keys = ""
 
     def _event(self, event: CallEvent) -> None:
         self.events.append(event)
@@ -322,8 +350,9 @@ class Voice:
         finally:
             call._end_after_answer()  # unless the module's release report already ended it
 
-    async def play(self, call: Call, pcm: bytes) -> PacingStats:
-        """PCM into an active call over the audio port, paced on the 20 ms grid."""
+    async def play(self, call: Call, pcm: bytes, *, stop_keys: str = "") -> PacingStats:
+        """PCM into an active call over the audio port, paced on the 20 ms grid; cut short
+        when the call ends or one of `stop_keys` is pressed."""
         profile = self.profile
         if profile.audio_mode is not AudioMode.PCM:
             raise VoiceUnsupportedError(f"{self.name}: {profile.name} takes no PCM audio")
@@ -331,12 +360,16 @@ class Voice:
             raise VoiceError(f"{self.name}: no audio_port configured")
         if call.state is not CallState.ACTIVE:
             raise VoiceError(f"{self.name}: the call is {call.state.value}, not active")
+        interrupt = call._stop_on(stop_keys)
         port = await SerialAudioPort.open(self.audio_port, name=f"{self.name} audio")
         try:
             if profile.pcm_start is not None:
                 await self.modem.at(profile.pcm_start, timeout=CONTROL_TIMEOUT)
-            stats = await stream_paced(port, split_frames(pcm), should_stop=lambda: call.ended)
+            stats = await stream_paced(
+                port, split_frames(pcm), should_stop=lambda: call.ended or interrupt.is_set()
+            )
         finally:
+            call._disarm()
             await port.close()
             if profile.pcm_stop is not None and not call.ended:
                 with contextlib.suppress(ModemError):
@@ -351,9 +384,16 @@ class Voice:
         return stats
 
     async def speak(
-        self, call: Call, text: str, language: str, *, any_language: bool = False
-    ) -> None:
-        """Module TTS (AT+CTTS, ASCII mode); returns when it has finished speaking.
+        self,
+        call: Call,
+        text: str,
+        language: str,
+        *,
+        any_language: bool = False,
+        stop_keys: str = "",
+    ) -> bool:
+        """Module TTS (AT+CTTS, ASCII mode); True once it has said everything, False when the
+        call ended or one of `stop_keys` stopped it (AT+CTTS=0, the key stays unread).
 
         SIMCom's TTS speaks English and Chinese only. French text read by it is unintelligible,
         so another language is refused (VoiceUnsupportedError: the gateway falls back to SMS or
@@ -372,13 +412,22 @@ class Voice:
             raise VoiceError(f"{self.name}: the call is {call.state.value}, not active")
         spoken = tts_text(text)
         call._tts_done.clear()
-        await self.modem.at(f'AT+CTTS=2,"{spoken}"', timeout=CONTROL_TIMEOUT)
-        bound = len(spoken) * TTS_SECONDS_PER_CHAR + TTS_EXTRA_S
+        interrupt = call._stop_on(stop_keys)
         try:
-            async with asyncio.timeout(bound):
-                await call._tts_done.wait()
-        except TimeoutError:
-            _LOGGER.warning("%s: TTS did not report its end within %.0f s", self.name, bound)
+            await self.modem.at(f'AT+CTTS=2,"{spoken}"', timeout=CONTROL_TIMEOUT)
+            bound = len(spoken) * TTS_SECONDS_PER_CHAR + TTS_EXTRA_S
+            try:
+                async with asyncio.timeout(bound):
+                    while not (call._tts_done.is_set() or interrupt.is_set()):
+                        await call._wait_change()
+            except TimeoutError:
+                _LOGGER.warning("%s: TTS did not report its end within %.0f s", self.name, bound)
+            if interrupt.is_set() and not call._tts_done.is_set() and not call.ended:
+                await self.modem.at("AT+CTTS=0", timeout=CONTROL_TIMEOUT)  # stop speaking now
+                return False
+        finally:
+            call._disarm()
+        return not call.ended
 
     # ---- URCs
 
@@ -486,6 +535,7 @@ class Voice:
     def _on_ctts(self, line: str, _body: str | None) -> None:
         if self.call is not None:
             self.call._tts_done.set()
+            self.call._changed.set()
 
 
 def tts_text(text: str) -> str:

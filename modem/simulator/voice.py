@@ -231,6 +231,7 @@ class SimVoice:
         self.pcm_on = False
         self.dropped_frames = 0  # audio that arrived with PCM off or no call up
         self.tts_played: list[str] = []
+        self.tts_stopped = False  # AT+CTTS=0 during speech: the module stops speaking
         # fault hooks
         self.failing_dials: deque[str] = deque()
         self.drop_after_s: float | None = None
@@ -312,7 +313,10 @@ class SimVoice:
         """Speak `text` into the call in real time (as a tone), then report the end."""
         seconds = len(text) / TTS_CHARS_PER_S
         frames = split_frames(tone(seconds))
-        await stream_frames(_CallEar(call), frames, should_stop=lambda: call.ended)
+        self.tts_stopped = False
+        await stream_frames(
+            _CallEar(call), frames, should_stop=lambda: call.ended or self.tts_stopped
+        )
         self.modem.emit("+CTTS: 0")
 
 
@@ -454,6 +458,7 @@ async def _ctts(m: SimulatedModem, cmd: AtCommand) -> Reply:
         return ok("+CTTS: (0-2),(1-65535)")
     params = cmd.params()
     if params[0] == "0":
+        voice.tts_stopped = True  # what is speaking stops, then reports +CTTS: 0
         return ok()
     if params[0] != "2" or len(params) < 2:
         return error()

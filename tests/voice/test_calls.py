@@ -194,3 +194,52 @@ def _p99_jitter_ms(received: PhoneCall) -> float:
     times = received.frame_times
     deviations = [abs(t - (times[0] + n * FRAME_S)) * 1000 for n, t in enumerate(times)]
     return percentile(deviations, 99)
+
+
+async def test_key_1_stops_the_message_at_once(
+    sim: Simulator, voice: Voice, speech: Speech
+) -> None:
+    """A 1 pressed mid-message cuts it short and stays unread for whoever asks for keys."""
+    phone = sim.phones[0]
+    phone.voice.behaviour = CallBehaviour(keys=((0.4, "1"),))
+    call = await voice.dial(phone.number)
+    assert await call.wait_answered(WAIT)
+    text = CODE_EN * 4
+    if voice.audio_mode is AudioMode.PCM:
+        pcm = await speech.render(text, "en")
+        full_s = pcm_duration(pcm)
+        stats = await call.play(pcm, stop_keys="12")
+        assert stats.stopped_early
+    else:
+        full_s = len(text) / TTS_CHARS_PER_S
+        assert not await call.speak(text, "en", stop_keys="12")
+        assert "AT+CTTS=0" in sim.modems[0].command_log
+    key = await call.next_key_event(0)
+    assert key is not None
+    assert key.key == "1"
+    assert key.at_s < full_s
+    await call.hangup()
+    (received,) = await phone.voice.wait_ended(1, WAIT)
+    assert received.audio_s < full_s / 2
+
+
+async def test_other_keys_do_not_stop_the_message(
+    sim: Simulator, voice: Voice, speech: Speech
+) -> None:
+    phone = sim.phones[0]
+    phone.voice.behaviour = CallBehaviour(keys=((0.1, "5"),))
+    call = await voice.dial(phone.number)
+    assert await call.wait_answered(WAIT)
+    expected_s = 0.0
+    if voice.audio_mode is AudioMode.PCM:
+        pcm = await speech.render(CODE_EN, "en")
+        stats = await call.play(pcm, stop_keys="12")
+        assert not stats.stopped_early
+        expected_s = pcm_duration(pcm)
+    else:
+        assert await call.speak(CODE_EN, "en", stop_keys="12")
+        expected_s = len(CODE_EN) / TTS_CHARS_PER_S
+    assert await call.next_key(0) == "5"
+    await call.hangup()
+    (received,) = await phone.voice.wait_ended(1, WAIT)
+    assert received.audio_s == pytest.approx(expected_s, abs=0.1)
