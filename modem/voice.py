@@ -38,6 +38,7 @@ __all__ = [
     "VoiceError",
     "VoiceProfile",
     "VoiceUnsupportedError",
+    "parse_dtmf",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ CONTROL_TIMEOUT: Final = 10.0
 TTS_SECONDS_PER_CHAR: Final = 0.15
 TTS_EXTRA_S: Final = 10.0
 
+DTMF_KEYS: Final = "0123456789*#ABCD"
 _NUMBER_RE: Final = re.compile(r"^\+?[0-9*#]{1,40}$")
 _CLCC_RE: Final = re.compile(r"^\+CLCC:\s*(\d+),(\d+),(\d+),(\d+),(\d+)(?:,\"([^\"]*)\")?")
 _CEND_RE: Final = re.compile(r"^\^CEND:\s*(\d+),\s*(\d+),\s*(\d+)(?:,\s*(\d+))?")
@@ -524,18 +526,32 @@ class Voice:
         call = self.call
         if call is None:
             return
-        value = line.split(":", 1)[1].strip().split(",")[0].strip().strip('"')
-        if self.profile.dtmf_ascii and value.isdigit():
-            value = chr(int(value))
-        if len(value) == 1 and value in "0123456789*#ABCD":
-            call._key(value)
+        key = parse_dtmf(line)
+        if key is not None:
+            call._key(key)
         else:
-            _LOGGER.info("%s: unreadable DTMF report %r", self.name, line)
+            _LOGGER.info("%s: DTMF report that is not a key: %r", self.name, line)
 
     def _on_ctts(self, line: str, _body: str | None) -> None:
         if self.call is not None:
             self.call._tts_done.set()
             self.call._changed.set()
+
+
+def parse_dtmf(line: str) -> str | None:
+    """The key in a family's DTMF report, or None for what is not one.
+
+    SIM800 `+DTMF: 1`, `+DTMF:1`, `+DTMF: 1,160` (key, ms); SIM7600 `+RXDTMF: 1`; Quectel
+    `+QTONEDET: 49` or `+QTONEDET: 49,100` (ASCII code); Huawei `^DDTMF: 1`. Single-frequency
+    tones (SIM800 `+DTMF:1400`, Quectel codes 69/70) are not keys.
+    """
+    prefix, sep, rest = line.partition(":")
+    if not sep:
+        return None
+    value = rest.strip().split(",")[0].strip().strip('"')
+    if prefix == "+QTONEDET" and value.isdigit():
+        value = chr(int(value)) if int(value) < 128 else ""
+    return value if len(value) == 1 and value in DTMF_KEYS else None
 
 
 def tts_text(text: str) -> str:

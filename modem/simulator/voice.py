@@ -54,6 +54,7 @@ class SimCallStyle:
     dtmf_urc: str  # "{key}" and "{code}" (ASCII) are filled in
     pcm_command: str | None  # switches PCM to the audio port
     tts: bool = False
+    dtmf_framing: str = "\r\n"  # SIM7600 firmware frames +RXDTMF with CR CR LF
 
 
 STYLES: Final = {
@@ -78,6 +79,7 @@ STYLES: Final = {
         ok_on_answer=False,
         dtmf_command="+DDET",
         dtmf_urc="+RXDTMF: {key}",
+        dtmf_framing="\r\r\n",
         pcm_command="+CPCMREG",
     ),
     "ec25": SimCallStyle(
@@ -292,7 +294,9 @@ class SimVoice:
 
     def key(self, key: str) -> None:
         if self.dtmf_reports:
-            self.modem.emit(self.style.dtmf_urc.format(key=key, code=ord(key)))
+            line = self.style.dtmf_urc.format(key=key, code=ord(key))
+            crlf = self.style.dtmf_framing
+            self.modem.emit_raw(f"{crlf}{line}{crlf}".encode("ascii"))
 
     def call_ended(self, call: SimCall) -> None:
         if self.call is call:

@@ -22,6 +22,7 @@ from modem.voice import (
     StateChanged,
     Voice,
     VoiceUnsupportedError,
+    parse_dtmf,
 )
 
 from .conftest import WAIT
@@ -243,3 +244,37 @@ async def test_other_keys_do_not_stop_the_message(
     await call.hangup()
     (received,) = await phone.voice.wait_ended(1, WAIT)
     assert received.audio_s == pytest.approx(expected_s, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("+DTMF: 1", "1"),  # SIM800, report mode 0
+        ("+DTMF:1", "1"),  # SIM800 manual's example, no space
+        ("+DTMF: #,160", "#"),  # SIM800 report mode 1: key, duration in ms
+        ("+DTMF:1400", None),  # SIM800 single-frequency tone, not a key
+        ("+RXDTMF: 8", "8"),  # SIM7600
+        ("+RXDTMF: *", "*"),
+        ("+RXDTMF: A", "A"),
+        ("+QTONEDET: 49", "1"),  # Quectel: ASCII code
+        ("+QTONEDET: 35,100", "#"),
+        ("+QTONEDET: 70", None),  # Quectel 2300 Hz tone
+        ("^DDTMF: 0", "0"),  # Huawei
+        ("+DTMF: 12", None),
+        ("+DTMF", None),
+    ],
+)
+def test_dtmf_reports_of_each_family(line: str, key: str | None) -> None:
+    assert parse_dtmf(line) == key
+
+
+@pytest.mark.parametrize("family", ["sim7600"])
+async def test_sim7600_reports_keys_as_rxdtmf(
+    sim_modem: SimulatedModem, sim: Simulator, voice: Voice
+) -> None:
+    assert "AT+DDET=1" in sim_modem.command_log
+    sim.phones[0].voice.behaviour = CallBehaviour(keys=((0.1, "*"),))
+    call = await voice.dial(sim.phones[0].number)
+    assert await call.wait_answered(WAIT)
+    assert await call.next_key(WAIT) == "*"
+    await call.hangup()
