@@ -293,6 +293,7 @@ class Voice:
         self.audio_port = audio_port if audio_port is not None else modem.config.audio_port
         self.call: Call | None = None
         self._installed = False
+        self._hangup_command: str | None = None  # the one this module accepted last time
 
     @property
     def name(self) -> str:
@@ -335,7 +336,7 @@ class Voice:
         except (ModemError, TimeoutError):
             call._end(EndReason.FAILED)
             with contextlib.suppress(ModemError, TimeoutError):
-                await self.modem.at(self.profile.hangup, timeout=CONTROL_TIMEOUT)
+                await self._hang_up()
             raise
         if self.profile.ok_on_answer:
             call._set_state(CallState.ACTIVE)
@@ -348,9 +349,25 @@ class Voice:
         call._hanging_up = True
         call._hangup_reason = reason
         try:
-            await self.modem.at(self.profile.hangup, timeout=CONTROL_TIMEOUT)
+            await self._hang_up()
         finally:
             call._end_after_answer()  # unless the module's release report already ended it
+
+    async def _hang_up(self) -> None:
+        """The family's hang-up, or the other standard one if the module refuses it.
+
+        27.007's AT+CHUP ends a voice call on SIM7600 and Huawei; V.250's ATH is what SIM800
+        documents (and some firmware answers ERROR to the other); the one that worked is kept.
+        """
+        first = self._hangup_command or self.profile.hangup
+        other = "AT+CHUP" if first == "ATH" else "ATH"
+        try:
+            await self.modem.at(first, timeout=CONTROL_TIMEOUT)
+        except AtCommandError as exc:
+            _LOGGER.warning("%s: %s refused (%s); hanging up with %s", self.name, first, exc, other)
+            await self.modem.at(other, timeout=CONTROL_TIMEOUT)
+            first = other
+        self._hangup_command = first
 
     async def play(self, call: Call, pcm: bytes, *, stop_keys: str = "") -> PacingStats:
         """PCM into an active call over the audio port, paced on the 20 ms grid; cut short

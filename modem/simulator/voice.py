@@ -237,6 +237,7 @@ class SimVoice:
         # fault hooks
         self.failing_dials: deque[str] = deque()
         self.drop_after_s: float | None = None
+        self.refused_hangups: set[str] = set()  # "H", "+CHUP": answered ERROR (firmware quirk)
 
     # -- life cycle (driven by SimulatedModem)
 
@@ -275,6 +276,10 @@ class SimVoice:
     def drop_calls_after(self, seconds: float | None) -> None:
         """The network drops every answered call after `seconds` (NO CARRIER); None: never."""
         self.drop_after_s = seconds
+
+    def refuse_hangup(self, *commands: str) -> None:
+        """These hang-up commands ("H" for ATH, "+CHUP") answer ERROR, as on some firmware."""
+        self.refused_hangups = set(commands)
 
     def take_dial_failure(self) -> str | None:
         return self.failing_dials.popleft() if self.failing_dials else None
@@ -398,6 +403,8 @@ async def _atd(m: SimulatedModem, cmd: AtCommand) -> Reply:
 
 
 async def _ath(m: SimulatedModem, cmd: AtCommand) -> Reply:
+    if cmd.name in m.voice.refused_hangups:
+        return error()
     call = m.voice.call
     if call is not None and not call.ended:
         outcome = "hung_up_by_caller" if call.active else "cancelled"

@@ -278,3 +278,39 @@ async def test_sim7600_reports_keys_as_rxdtmf(
     assert await call.wait_answered(WAIT)
     assert await call.next_key(WAIT) == "*"
     await call.hangup()
+
+
+async def test_hang_up_falls_back_when_the_family_command_is_refused(
+    sim_modem: SimulatedModem, sim: Simulator, voice: Voice
+) -> None:
+    """Each family: its own hang-up answered ERROR, the other standard one ends the call."""
+    own = voice.profile.hangup
+    sim_modem.voice.refuse_hangup("H" if own == "ATH" else "+CHUP")
+    call = await voice.dial(sim.phones[0].number)
+    assert await call.wait_answered(WAIT)
+    await call.hangup()
+    assert call.end_reason is EndReason.HUNG_UP
+    (received,) = await sim.phones[0].voice.wait_ended(1, WAIT)
+    assert received.outcome == "hung_up_by_caller"
+    other = "AT+CHUP" if own == "ATH" else "ATH"
+    assert sim_modem.command_log.count(own) == 1
+    assert sim_modem.command_log.count(other) == 1
+    # The next call goes straight to the command that worked.
+    second = await voice.dial(sim.phones[0].number)
+    assert await second.wait_answered(WAIT)
+    await second.hangup()
+    assert sim_modem.command_log.count(own) == 1
+
+
+@pytest.mark.parametrize("family", ["sim7600", "ec25", "e3372"])  # SIM800: ATD blocks while ringing
+async def test_ringing_call_is_cancelled_with_the_fallback(
+    sim_modem: SimulatedModem, sim: Simulator, voice: Voice
+) -> None:
+    own = voice.profile.hangup
+    sim_modem.voice.refuse_hangup("H" if own == "ATH" else "+CHUP")
+    sim.phones[0].voice.behaviour = CallBehaviour(ring_s=60)
+    call = await voice.dial(sim.phones[0].number)
+    assert not await call.wait_answered(0.3)
+    assert call.end_reason is EndReason.NO_ANSWER
+    (received,) = await sim.phones[0].voice.wait_ended(1, WAIT)
+    assert received.outcome == "cancelled"
