@@ -24,17 +24,17 @@ from typing import Final
 
 from gateway.calls.outcomes import CallOutcome
 from gateway.calls.runner import CallRunner
+from gateway.calls.worker import ModemCalls
 from gateway.config import Config, ModemSettings
 from gateway.events import EventBus
 from gateway.outbox import (
     Channel,
-    ClaimedAhead,
     MessageClass,
     OutboundMessage,
     Outbox,
     PartRef,
-    lowest_priority,
 )
+from gateway.prefetch import Prefetch
 from gateway.quota import QuotaLimits, SendQuota
 from gateway.send_errors import Verdict, verdict_for
 from modem.at import PRIORITY_BULK, PRIORITY_NORMAL, PRIORITY_URGENT
@@ -42,7 +42,6 @@ from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.pdu import segment_info
 from modem.types import DeliveryReport, ReceivedSms, Registration, SentPart
-from modem.voice import Voice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,9 +52,6 @@ REOPEN_DELAYS: Final = (1.0, 2.0, 5.0, 10.0)
 DEFAULT_SECONDS_PER_PART: Final = 3.0
 # Weight of the newest send in the moving average of send time.
 RATE_SMOOTHING: Final = 0.2
-# A modem that handed a voice job over (it cannot speak its language) leaves voice jobs to the
-# others this long, rather than claiming the same job back at once.
-VOICE_HANDOVER_S: Final = 10.0
 
 _URGENT_CLASSES: Final = frozenset({MessageClass.OTP, MessageClass.RELAY})
 _BULK_CLASSES: Final = frozenset({MessageClass.ALERT, MessageClass.API})
@@ -113,8 +109,6 @@ class ModemWorker:
         self._channels = frozenset(
             Channel(c) for c in settings.channels if c == "sms" or (c == "voice" and serves_voice)
         )
-        self._calls = calls
-        self._voice_paused_until = 0.0
         self._outbox = outbox
         self._bus = bus
         self._config = config
@@ -143,13 +137,11 @@ class ModemWorker:
         self._usable = asyncio.Event()  # the modem is open and not blocked
         self._lost = asyncio.Event()  # the port went away
         self._tasks: list[asyncio.Task[None]] = []
-        self._ahead: ClaimedAhead | None = None  # claimed while the previous send ran
-        # The most urgent priority the outbox queued since that claim; beats the prefetch.
-        self._urgent = lowest_priority()
+        self._prefetch = Prefetch(outbox, self.name)  # claimed while the previous send ran
         self._recording: set[asyncio.Future[OutboundMessage]] = set()
-        self._voice = Voice(self._modem) if serves_voice else None
-        if calls is not None and self._voice is not None:
-            calls.attach(self._voice)
+        self._calls = (
+            ModemCalls(calls, self._modem, clock=clock) if calls and serves_voice else None
+        )
 
     # ---- lifecycle
 
@@ -175,7 +167,7 @@ class ModemWorker:
     def wake(self, priority: int | None = None) -> None:
         """Something may be due: an enqueue, a release, a retry scheduled (at `priority`)."""
         if priority is not None:
-            self._urgent = min(self._urgent, priority)
+            self._prefetch.note(priority)
         self._wake.set()
 
     @property
@@ -185,8 +177,8 @@ class ModemWorker:
     @property
     def channels(self) -> frozenset[Channel]:
         """What this modem claims now: voice jobs rest a while after one was handed over."""
-        if self._voice_paused_until > self._clock():
-            return self._channels - {Channel.VOICE}
+        if self._calls is not None:
+            return self._calls.claimable(self._channels)
         return self._channels
 
     # ---- supervisor
@@ -273,16 +265,17 @@ class ModemWorker:
         try:
             while True:
                 if not self._usable.is_set():
-                    await self._give_back_ahead()  # blocked or lost: another modem takes it
+                    await self._prefetch.give_back()  # blocked or lost: another modem takes it
                     await self._usable.wait()
                 now = self._clock()
                 wait_for_quota = self.quota.available_at(now) - now
                 if wait_for_quota > 0:
-                    await self._give_back_ahead()
+                    await self._prefetch.give_back()
                     # Only time refills a quota; an enqueue must not wake us into a busy loop.
                     await asyncio.sleep(wait_for_quota)
                     continue
-                job = await self._next_job()
+                self._wake.clear()  # cleared before the claim: an enqueue during it is not missed
+                job = await self._prefetch.next_job(self.channels)
                 if job is None:
                     due = await self._outbox.next_due_time(self.channels)
                     timeout = None if due is None else (due - _utcnow()).total_seconds()
@@ -298,14 +291,10 @@ class ModemWorker:
                     continue
                 # Claim the next job now, so it is committed before this send ends; the
                 # previous send's outcome is being committed too, in the same transaction.
-                self._urgent = lowest_priority()
-                ahead = asyncio.ensure_future(self._outbox.claim_ahead(self.name, self.channels))
-                try:
+                async with self._prefetch.claiming(self.channels):
                     await self._send(job)
-                finally:
-                    self._ahead = await _settled(ahead)
         finally:
-            await self._give_back_ahead()
+            await self._prefetch.give_back()
 
     async def _fail_oversized(self, job: OutboundMessage) -> None:
         """More parts than one of this SIM's windows allows: it could never go out here."""
@@ -319,33 +308,6 @@ class ModemWorker:
             return now  # no limits: spare segment_info, a third of our CPU per message
         return self.quota.available_at(now, segment_info(job.body).parts)
 
-    async def _next_job(self) -> OutboundMessage | None:
-        """The job claimed ahead if it is still the right one to send, else a fresh claim."""
-        self._wake.clear()  # cleared before the claim: an enqueue during it is not missed
-        ahead, self._ahead = self._ahead, None
-        if ahead is None or ahead.job is None:
-            return await self._outbox.claim_next(self.name, self.channels)
-        job = ahead.job
-        now = _utcnow()
-        preempted = self._urgent < job.priority or (
-            ahead.preempt_at is not None and ahead.preempt_at <= now
-        )
-        expired = job.valid_until is not None and job.valid_until <= now
-        if not (preempted or expired):
-            return job
-        # Strict priority (or valid_until) over the prefetch: give it back and claim again,
-        # in one transaction; the more urgent job, if still there, comes first.
-        _, fresh = await asyncio.gather(
-            self._outbox.unclaim(job.id, job.attempts),
-            self._outbox.claim_next(self.name, self.channels),
-        )
-        return fresh
-
-    async def _give_back_ahead(self) -> None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead.job is not None:
-            await self._outbox.unclaim(ahead.job.id, ahead.job.attempts)
-
     async def _sleep_or_wake(self, timeout: float | None) -> None:
         if timeout is not None and timeout <= 0:
             return
@@ -354,14 +316,27 @@ class ModemWorker:
                 await self._wake.wait()
 
     async def _send(self, job: OutboundMessage) -> None:
-        """Write the job's AT+CMGS; its outcome is committed in the background."""
-        if job.channel is Channel.VOICE:
-            await self._call(job)
+        """Send the job (an SMS, or a call); its outcome is committed in the background."""
+        if job.channel is Channel.VOICE and not self._voice_calls.speaks(job):
+            self._record(self._voice_calls.hand_over(job))
             return
         self._set_health(Health.BUSY)
         self._publish_message(job, "sending")
-        sent: list[SentPart] = []
         started = time.monotonic()
+        try:
+            if job.channel is Channel.VOICE:
+                outcome = await self._call(job)
+            else:
+                outcome = await self._send_sms(job, started)
+        finally:
+            self.status.busy_seconds += time.monotonic() - started
+        self._record(outcome)
+        if self.status.health is Health.BUSY:
+            self._set_health(self._idle_health())
+
+    async def _send_sms(self, job: OutboundMessage, started: float) -> Awaitable[OutboundMessage]:
+        """Write the job's AT+CMGS; return the outbox update to commit."""
+        sent: list[SentPart] = []
         error: ModemError | None = None
         try:
             await self._modem.send_sms(
@@ -370,49 +345,34 @@ class ModemWorker:
         except ModemError as exc:
             error = exc
         finally:
-            elapsed = time.monotonic() - started
-            self.status.busy_seconds += elapsed
             if sent:
                 self.quota.record(self._clock(), len(sent))
                 self.status.sent_parts += len(sent)
-                per_part = elapsed / len(sent)
+                per_part = (time.monotonic() - started) / len(sent)
                 self.status.seconds_per_part += RATE_SMOOTHING * (
                     per_part - self.status.seconds_per_part
                 )
-        if error is None:
-            refs = [PartRef(self.name, p.sequence, p.message_reference) for p in sent]
-            self.status.consecutive_failures = 0
-            self.status.last_error = None
-            self._record(self._outbox.mark_sent(job.id, refs))
-        else:
-            self._record(self._handle_failure(job, error, partial=bool(sent)))
-        if self.status.health is Health.BUSY:
-            self._set_health(self._idle_health())
+        if error is not None:
+            return self._handle_failure(job, error, partial=bool(sent))
+        refs = [PartRef(self.name, p.sequence, p.message_reference) for p in sent]
+        self.status.consecutive_failures = 0
+        self.status.last_error = None
+        return self._outbox.mark_sent(job.id, refs)
 
-    async def _call(self, job: OutboundMessage) -> None:
-        """Place a voice job's call (it occupies the modem like a send), or hand it over."""
-        calls, voice = self._calls, self._voice
-        assert calls is not None
-        assert voice is not None
-        if not calls.can_speak(voice, job.language):
-            self._voice_paused_until = self._clock() + VOICE_HANDOVER_S
-            self._record(calls.hand_over(voice, job))
-            return
-        self._set_health(Health.BUSY)
-        self._publish_message(job, "sending")
-        started = time.monotonic()
+    async def _call(self, job: OutboundMessage) -> Awaitable[OutboundMessage]:
+        """Place a voice job's call (it occupies the modem like a send)."""
         try:
-            record = await calls.place(voice, job)
+            record = await self._voice_calls.place(job)
         except ModemError as exc:
-            self._record(self._handle_failure(job, exc, partial=False))
-        else:
-            if record.outcome is not CallOutcome.FAILED:
-                self.status.consecutive_failures = 0
-            self._record(calls.settle(job, record, self._retry_or_fail))
-        finally:
-            self.status.busy_seconds += time.monotonic() - started
-        if self.status.health is Health.BUSY:
-            self._set_health(self._idle_health())
+            return self._handle_failure(job, exc, partial=False)
+        if record.outcome is not CallOutcome.FAILED:
+            self.status.consecutive_failures = 0
+        return self._voice_calls.settle(job, record, self._retry_or_fail)
+
+    @property
+    def _voice_calls(self) -> ModemCalls:
+        assert self._calls is not None, "voice job claimed by a modem that serves no voice"
+        return self._calls
 
     def _record(self, outcome: Awaitable[OutboundMessage]) -> None:
         """Commit a send's outcome while the modem goes on with the next job."""
@@ -537,19 +497,6 @@ def _priority(job: OutboundMessage) -> int:
     if job.message_class in _BULK_CLASSES:
         return PRIORITY_BULK
     return PRIORITY_NORMAL
-
-
-async def _settled(claim: asyncio.Future[ClaimedAhead | None]) -> ClaimedAhead | None:
-    """The claim made ahead, once committed (even if this task is being cancelled)."""
-    # Awaited in a finally: a job claimed for us must be known, to send it or give it back.
-    try:
-        return await asyncio.shield(claim)
-    except asyncio.CancelledError:
-        if claim.done():
-            return None if claim.cancelled() else claim.result()
-        # Cancelled while the claim is still committing: Outbox gives an orphan back.
-        claim.cancel()
-        raise
 
 
 def _utcnow() -> datetime:

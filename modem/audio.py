@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +34,15 @@ FRAME_BYTES: Final = FRAME_SAMPLES * SAMPLE_BYTES  # 320
 SILENCE_FRAME: Final = bytes(FRAME_BYTES)
 # The audio port is USB CDC: the baud rate is nominal, but a real UART would need 128 kbit/s+.
 AUDIO_BAUDRATE: Final = 921600
+# The pacing thread sleeps until this long before a frame's slot, then spins (yielding the GIL)
+# to the slot: a sleep on a loaded machine overshoots by ~0.1-10 ms, a spin does not.
+SPIN_S: Final = 0.001
+# Python hands the GIL to a waiting thread only every switch interval (5 ms by default): the
+# pacing thread waking for its frame would wait behind the event loop that long.
+GIL_SWITCH_S: Final = 0.001
+# Real-time priority for the pacing thread where the service may take it (CAP_SYS_NICE, e.g.
+# systemd's AmbientCapabilities); without it the thread keeps the normal policy.
+PACER_RT_PRIORITY: Final = 10
 # A frame takes microseconds to hand to the USB driver; one that blocks this long means the
 # module stopped reading its audio port (call dropped, firmware stuck).
 WRITE_TIMEOUT_S: Final = 0.5
@@ -124,8 +135,9 @@ def pace_blocking(
     should_stop: Callable[[], bool] | None = None,
     cancelled: threading.Event | None = None,
 ) -> PacingStats:
-    """`stream_frames` for a worker thread: time.sleep wakes within ~0.1 ms of its deadline,
-    where the event loop rounds timers to 1 ms and waits behind whatever else it is running."""
+    """`stream_frames` for a dedicated thread, on absolute deadlines: sleep to SPIN_S before
+    each slot, then spin to it, so neither the event loop nor sleep overshoot delays a frame."""
+    _raise_priority()
     stats = PacingStats(planned=len(frames))
     start = time.monotonic()
     for index, frame in enumerate(frames):
@@ -133,9 +145,7 @@ def pace_blocking(
             stats.stopped_early = True
             break
         due = start + index * frame_s
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        _wait_until(due)
         sink.write(frame)
         deviation = time.monotonic() - due
         stats.deviations_s.append(deviation)
@@ -143,6 +153,25 @@ def pace_blocking(
         if deviation > frame_s:
             stats.late_frames += 1
     return stats
+
+
+def _wait_until(due: float) -> None:
+    """Until the monotonic clock reaches `due`: sleep most of the way, spin the rest."""
+    delay = due - time.monotonic() - SPIN_S
+    if delay > 0:
+        time.sleep(delay)
+    while time.monotonic() < due:
+        time.sleep(0)  # releases the GIL while spinning: the loop keeps running
+
+
+def _raise_priority() -> None:
+    """Real-time scheduling for this thread if allowed; the GIL handed over within 1 ms."""
+    if sys.getswitchinterval() > GIL_SWITCH_S:
+        sys.setswitchinterval(GIL_SWITCH_S)
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PACER_RT_PRIORITY))
+    except (OSError, AttributeError) as exc:  # EPERM without CAP_SYS_NICE; not on every OS
+        _LOGGER.debug("pacing thread keeps normal scheduling: %s", exc)
 
 
 async def stream_paced(

@@ -13,6 +13,7 @@ import contextlib
 import enum
 import logging
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
@@ -37,6 +38,7 @@ __all__ = [
     "VoiceError",
     "VoiceProfile",
     "VoiceUnsupportedError",
+    "parse_dtmf",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ CONTROL_TIMEOUT: Final = 10.0
 TTS_SECONDS_PER_CHAR: Final = 0.15
 TTS_EXTRA_S: Final = 10.0
 
+DTMF_KEYS: Final = "0123456789*#ABCD"
 _NUMBER_RE: Final = re.compile(r"^\+?[0-9*#]{1,40}$")
 _CLCC_RE: Final = re.compile(r"^\+CLCC:\s*(\d+),(\d+),(\d+),(\d+),(\d+)(?:,\"([^\"]*)\")?")
 _CEND_RE: Final = re.compile(r"^\^CEND:\s*(\d+),\s*(\d+),\s*(\d+)(?:,\s*(\d+))?")
@@ -138,6 +141,10 @@ class Call:
     _hangup_reason: EndReason | None = field(default=None, repr=False)
     _release_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     _tts_done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # Set (from the loop) when a key the current play or speech stops on is pressed; read by
+    # the pacing thread between frames.
+    _interrupt: threading.Event = field(default_factory=threading.Event, repr=False)
+    _stop_keys: str = field(default="", repr=False)
 
     @property
     def ended(self) -> bool:
@@ -174,22 +181,32 @@ class Call:
 
     async def next_key(self, timeout: float) -> str | None:
         """The next key pressed that nobody read yet; None on timeout or when the call ends."""
+        event = await self.next_key_event(timeout)
+        return event.key if event is not None else None
+
+    async def next_key_event(self, timeout: float) -> DtmfKey | None:
+        """`next_key` with the moment it was pressed; timeout 0 only reads what is pending."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 while self._key_cursor >= len(self.keys) and not self.ended:
                     await self._wait_change()
         if self._key_cursor < len(self.keys):
             self._key_cursor += 1
-            return self.keys[self._key_cursor - 1].key
+            return self.keys[self._key_cursor - 1]
         return None
 
-    async def play(self, pcm: bytes) -> PacingStats:
-        """Stream 8 kHz s16 mono PCM into the call in real time; stops if the call ends."""
-        return await self.voice.play(self, pcm)
+    async def play(self, pcm: bytes, *, stop_keys: str = "") -> PacingStats:
+        """Stream 8 kHz s16 mono PCM into the call in real time; stops if the call ends, or at
+        once (within a frame) when one of `stop_keys` is pressed (the key stays unread)."""
+        return await self.voice.play(self, pcm, stop_keys=stop_keys)
 
-    async def speak(self, text: str, language: str, *, any_language: bool = False) -> None:
+    async def speak(
+        self, text: str, language: str, *, any_language: bool = False, stop_keys: str = ""
+    ) -> bool:
         """Have the module speak `text` itself (SIM800's AT+CTTS); see `Voice.speak`."""
-        await self.voice.speak(self, text, language, any_language=any_language)
+        return await self.voice.speak(
+            self, text, language, any_language=any_language, stop_keys=stop_keys
+        )
 
     async def hangup(self, *, reason: EndReason | None = None) -> None:
         """Hang up (no-op once ended); `reason` overrides the usual HUNG_UP / CANCELLED."""
@@ -240,7 +257,20 @@ class Call:
             return
         event = DtmfKey(key, self._now() - (self.answered_at or self.started_at))
         self.keys.append(event)
+        if key in self._stop_keys:
+            self._interrupt.set()
         self._event(event)
+
+    def _stop_on(self, keys: str) -> threading.Event:
+        """Arm the interrupt for `keys`; already set if one of them is pressed and unread."""
+        self._stop_keys = keys
+        self._interrupt.clear()
+        if any(k.key in keys for k in self.keys[self._key_cursor :]):
+            self._interrupt.set()
+        return self._interrupt
+
+    def _disarm(self) -> None:
+        self._stop_keys = ""
 
     def _event(self, event: CallEvent) -> None:
         self.events.append(event)
@@ -263,6 +293,7 @@ class Voice:
         self.audio_port = audio_port if audio_port is not None else modem.config.audio_port
         self.call: Call | None = None
         self._installed = False
+        self._hangup_command: str | None = None  # the one this module accepted last time
 
     @property
     def name(self) -> str:
@@ -305,7 +336,7 @@ class Voice:
         except (ModemError, TimeoutError):
             call._end(EndReason.FAILED)
             with contextlib.suppress(ModemError, TimeoutError):
-                await self.modem.at(self.profile.hangup, timeout=CONTROL_TIMEOUT)
+                await self._hang_up()
             raise
         if self.profile.ok_on_answer:
             call._set_state(CallState.ACTIVE)
@@ -318,12 +349,29 @@ class Voice:
         call._hanging_up = True
         call._hangup_reason = reason
         try:
-            await self.modem.at(self.profile.hangup, timeout=CONTROL_TIMEOUT)
+            await self._hang_up()
         finally:
             call._end_after_answer()  # unless the module's release report already ended it
 
-    async def play(self, call: Call, pcm: bytes) -> PacingStats:
-        """PCM into an active call over the audio port, paced on the 20 ms grid."""
+    async def _hang_up(self) -> None:
+        """The family's hang-up, or the other standard one if the module refuses it.
+
+        27.007's AT+CHUP ends a voice call on SIM7600 and Huawei; V.250's ATH is what SIM800
+        documents (and some firmware answers ERROR to the other); the one that worked is kept.
+        """
+        first = self._hangup_command or self.profile.hangup
+        other = "AT+CHUP" if first == "ATH" else "ATH"
+        try:
+            await self.modem.at(first, timeout=CONTROL_TIMEOUT)
+        except AtCommandError as exc:
+            _LOGGER.warning("%s: %s refused (%s); hanging up with %s", self.name, first, exc, other)
+            await self.modem.at(other, timeout=CONTROL_TIMEOUT)
+            first = other
+        self._hangup_command = first
+
+    async def play(self, call: Call, pcm: bytes, *, stop_keys: str = "") -> PacingStats:
+        """PCM into an active call over the audio port, paced on the 20 ms grid; cut short
+        when the call ends or one of `stop_keys` is pressed."""
         profile = self.profile
         if profile.audio_mode is not AudioMode.PCM:
             raise VoiceUnsupportedError(f"{self.name}: {profile.name} takes no PCM audio")
@@ -331,12 +379,16 @@ class Voice:
             raise VoiceError(f"{self.name}: no audio_port configured")
         if call.state is not CallState.ACTIVE:
             raise VoiceError(f"{self.name}: the call is {call.state.value}, not active")
+        interrupt = call._stop_on(stop_keys)
         port = await SerialAudioPort.open(self.audio_port, name=f"{self.name} audio")
         try:
             if profile.pcm_start is not None:
                 await self.modem.at(profile.pcm_start, timeout=CONTROL_TIMEOUT)
-            stats = await stream_paced(port, split_frames(pcm), should_stop=lambda: call.ended)
+            stats = await stream_paced(
+                port, split_frames(pcm), should_stop=lambda: call.ended or interrupt.is_set()
+            )
         finally:
+            call._disarm()
             await port.close()
             if profile.pcm_stop is not None and not call.ended:
                 with contextlib.suppress(ModemError):
@@ -351,9 +403,16 @@ class Voice:
         return stats
 
     async def speak(
-        self, call: Call, text: str, language: str, *, any_language: bool = False
-    ) -> None:
-        """Module TTS (AT+CTTS, ASCII mode); returns when it has finished speaking.
+        self,
+        call: Call,
+        text: str,
+        language: str,
+        *,
+        any_language: bool = False,
+        stop_keys: str = "",
+    ) -> bool:
+        """Module TTS (AT+CTTS, ASCII mode); True once it has said everything, False when the
+        call ended or one of `stop_keys` stopped it (AT+CTTS=0, the key stays unread).
 
         SIMCom's TTS speaks English and Chinese only. French text read by it is unintelligible,
         so another language is refused (VoiceUnsupportedError: the gateway falls back to SMS or
@@ -372,13 +431,22 @@ class Voice:
             raise VoiceError(f"{self.name}: the call is {call.state.value}, not active")
         spoken = tts_text(text)
         call._tts_done.clear()
-        await self.modem.at(f'AT+CTTS=2,"{spoken}"', timeout=CONTROL_TIMEOUT)
-        bound = len(spoken) * TTS_SECONDS_PER_CHAR + TTS_EXTRA_S
+        interrupt = call._stop_on(stop_keys)
         try:
-            async with asyncio.timeout(bound):
-                await call._tts_done.wait()
-        except TimeoutError:
-            _LOGGER.warning("%s: TTS did not report its end within %.0f s", self.name, bound)
+            await self.modem.at(f'AT+CTTS=2,"{spoken}"', timeout=CONTROL_TIMEOUT)
+            bound = len(spoken) * TTS_SECONDS_PER_CHAR + TTS_EXTRA_S
+            try:
+                async with asyncio.timeout(bound):
+                    while not (call._tts_done.is_set() or interrupt.is_set()):
+                        await call._wait_change()
+            except TimeoutError:
+                _LOGGER.warning("%s: TTS did not report its end within %.0f s", self.name, bound)
+            if interrupt.is_set() and not call._tts_done.is_set() and not call.ended:
+                await self.modem.at("AT+CTTS=0", timeout=CONTROL_TIMEOUT)  # stop speaking now
+                return False
+        finally:
+            call._disarm()
+        return not call.ended
 
     # ---- URCs
 
@@ -475,17 +543,32 @@ class Voice:
         call = self.call
         if call is None:
             return
-        value = line.split(":", 1)[1].strip().split(",")[0].strip().strip('"')
-        if self.profile.dtmf_ascii and value.isdigit():
-            value = chr(int(value))
-        if len(value) == 1 and value in "0123456789*#ABCD":
-            call._key(value)
+        key = parse_dtmf(line)
+        if key is not None:
+            call._key(key)
         else:
-            _LOGGER.info("%s: unreadable DTMF report %r", self.name, line)
+            _LOGGER.info("%s: DTMF report that is not a key: %r", self.name, line)
 
     def _on_ctts(self, line: str, _body: str | None) -> None:
         if self.call is not None:
             self.call._tts_done.set()
+            self.call._changed.set()
+
+
+def parse_dtmf(line: str) -> str | None:
+    """The key in a family's DTMF report, or None for what is not one.
+
+    SIM800 `+DTMF: 1`, `+DTMF:1`, `+DTMF: 1,160` (key, ms); SIM7600 `+RXDTMF: 1`; Quectel
+    `+QTONEDET: 49` or `+QTONEDET: 49,100` (ASCII code); Huawei `^DDTMF: 1`. Single-frequency
+    tones (SIM800 `+DTMF:1400`, Quectel codes 69/70) are not keys.
+    """
+    prefix, sep, rest = line.partition(":")
+    if not sep:
+        return None
+    value = rest.strip().split(",")[0].strip().strip('"')
+    if prefix == "+QTONEDET" and value.isdigit():
+        value = chr(int(value)) if int(value) < 128 else ""
+    return value if len(value) == 1 and value in DTMF_KEYS else None
 
 
 def tts_text(text: str) -> str:

@@ -27,8 +27,8 @@ class VoiceProfile:
     clcc_urcs: bool  # AT+CLCC=1 reports state changes (Huawei uses ^ORIG/^CONN/^CEND instead)
     ok_on_answer: bool  # ATD's OK means "answered" (SIM800 manual), not "dialling"
     dtmf_enable: str | None
+    # The URC the firmware prints for a key; the forms each takes are in modem.voice.parse_dtmf.
     dtmf_prefixes: tuple[str, ...]
-    dtmf_ascii: bool  # Quectel's +QTONEDET gives the key's ASCII code (49 for "1")
     audio_mode: AudioMode
     pcm_start: str | None = None
     pcm_stop: str | None = None
@@ -44,8 +44,8 @@ PROFILES: Final = {
             clcc_urcs=True,
             ok_on_answer=True,
             dtmf_enable="AT+DDET=1",
+            # "+DTMF: <key>" (manual: also "+DTMF:1", and "+DTMF: 1,160" in report mode 1).
             dtmf_prefixes=("+DTMF:",),
-            dtmf_ascii=False,
             # No PCM over USB on SIM800: its audio is analog. Its TTS speaks English and Chinese.
             audio_mode=AudioMode.MODULE_TTS,
             tts_languages=frozenset({"en", "zh"}),
@@ -55,8 +55,9 @@ PROFILES: Final = {
             clcc_urcs=True,
             ok_on_answer=False,
             dtmf_enable="AT+DDET=1",
-            dtmf_prefixes=("+RXDTMF:", "+DTMF:"),
-            dtmf_ascii=False,
+            # Not SIM800's +DTMF: SIM7600 firmware prints "+RXDTMF: <key>" once AT+DDET=1
+            # (ModemManager's SIMCom plugin, seen framed CR CR LF on some firmware).
+            dtmf_prefixes=("+RXDTMF:",),
             audio_mode=AudioMode.PCM,
             pcm_start="AT+CPCMREG=1",
             pcm_stop="AT+CPCMREG=0",
@@ -67,8 +68,8 @@ PROFILES: Final = {
             clcc_urcs=True,
             ok_on_answer=False,
             dtmf_enable="AT+QTONEDET=1",
+            # "+QTONEDET: <ASCII code>[,<ms>]": 49 is "1"; 69/70 are 1400/2300 Hz tones.
             dtmf_prefixes=("+QTONEDET:",),
-            dtmf_ascii=True,
             audio_mode=AudioMode.PCM,
             pcm_start="AT+QPCMV=1,0",  # port 0: PCM over the USB serial (NMEA) port, not UAC
             pcm_stop="AT+QPCMV=0",
@@ -79,7 +80,6 @@ PROFILES: Final = {
             ok_on_answer=False,
             dtmf_enable=None,  # ^DDTMF is reported without being asked for
             dtmf_prefixes=("^DDTMF:",),
-            dtmf_ascii=False,
             audio_mode=AudioMode.PCM,
             pcm_start="AT^DDSETEX=2",  # voice to the second tty; stops with the call
             hangup="AT+CHUP",
@@ -90,7 +90,6 @@ PROFILES: Final = {
             ok_on_answer=False,
             dtmf_enable=None,
             dtmf_prefixes=(),
-            dtmf_ascii=False,
             audio_mode=AudioMode.NONE,
         ),
     )

@@ -53,6 +53,7 @@ class CallRecord:
     error: str | None
     started_at: datetime
     ended_at: datetime
+    confirmed_at_s: float | None = None  # when 1 was pressed, seconds after the answer
 
     @property
     def confirmed(self) -> bool:
@@ -102,12 +103,12 @@ def decide(
 _INSERT = """
 INSERT OR REPLACE INTO voice_call (
     message_id, attempt, modem, outcome, answered, plays, keys, end_reason, duration_ms, error,
-    started_at, ended_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    started_at, ended_at, confirmed_ms
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _COLUMNS = (
     "message_id, attempt, modem, outcome, answered, plays, keys, end_reason, duration_ms, error,"
-    " started_at, ended_at"
+    " started_at, ended_at, confirmed_ms"
 )
 
 
@@ -118,7 +119,8 @@ class CallStore:
         self._db = db
 
     async def record(self, call: CallRecord) -> Counter[CallOutcome]:
-        """Store `call`; return the outcomes of the message's earlier calls, in one commit."""
+        """Store `call` (again: a confirmation is stored at once, the whole call at its end);
+        return the outcomes of the message's earlier calls, in one commit."""
         params = (
             call.message_id,
             call.attempt,
@@ -132,6 +134,7 @@ class CallStore:
             call.error,
             to_ms(call.started_at),
             to_ms(call.ended_at),
+            None if call.confirmed_at_s is None else round(call.confirmed_at_s * 1000),
         )
 
         def write(conn: sqlite3.Connection) -> Counter[CallOutcome]:
@@ -172,4 +175,5 @@ def _record(row: sqlite3.Row | tuple[object, ...]) -> CallRecord:
         error=None if values[9] is None else str(values[9]),
         started_at=from_ms(int(str(values[10]))),
         ended_at=from_ms(int(str(values[11]))),
+        confirmed_at_s=None if values[12] is None else int(str(values[12])) / 1000,
     )

@@ -7,9 +7,11 @@ modem that cannot speak a job's language hands it over to one that can.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +33,7 @@ from gateway.speech import Speech, SpeechError
 from gateway.storage.times import utc_now
 from modem.audio import silence
 from modem.exceptions import ModemError
-from modem.voice import AudioMode, Call, EndReason, Voice
+from modem.voice import AudioMode, Call, DtmfKey, EndReason, Voice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,6 +41,11 @@ _LOGGER = logging.getLogger(__name__)
 PROMPT_PAUSE_S: Final = 0.5
 # Hang-up is local to the module; past this the call is ended on our side anyway.
 HANGUP_TIMEOUT_S: Final = 10.0
+# Keys that cut the message short: 1 confirms at once, 2 starts it again at once.
+STOP_KEYS: Final = KEY_CONFIRM + KEY_REPEAT
+# A 2 asks for one more play beyond `calls.repeats`, but only this many times per call, so a
+# stuck key cannot hold a modem forever.
+MAX_REPLAYS_ASKED: Final = 3
 
 Backoff = Callable[[OutboundMessage, str], Awaitable[OutboundMessage]]
 
@@ -76,6 +83,24 @@ class _Audio:
     script: CallScript
     message: bytes = b""  # the message, a pause, the prompt
     thanks: bytes = b""
+
+
+@dataclass
+class _Conversation:
+    """What the callee did so far in one call."""
+
+    plays: int = 0  # times the message was heard to its end
+    replays_asked: int = 0
+    confirmed_at_s: float | None = None
+    early_write: asyncio.Future[Counter[CallOutcome]] | None = None
+
+    async def written(self) -> None:
+        """The confirmation stored at once has landed (or failed: the final record follows)."""
+        if self.early_write is not None:
+            try:
+                await self.early_write
+            except Exception as exc:  # the record at the call's end is written anyway
+                _LOGGER.warning("storing a confirmation early failed: %s", exc)
 
 
 class CallRunner:
@@ -137,20 +162,22 @@ class CallRunner:
         except SpeechError as exc:
             _LOGGER.error("%s: message %d: speech: %s", voice.name, job.id, exc)
             return self._record(
-                voice,
-                job,
-                None,
-                plays=0,
-                confirmed=False,
-                error=str(exc),
-                started=started,
-                clock=clock,
+                voice, job, None, _Conversation(), error=str(exc), started=started, clock=clock
             )
         await voice.enable()  # again each time: a module that rebooted forgot it
         call = await voice.dial(job.destination)
-        plays, confirmed, error = 0, False, None
+        conversation = _Conversation()
+        error = None
+
+        def confirmed(key: DtmfKey) -> None:
+            """Store the confirmation now; the whole call is stored again when it ends."""
+            record = self._record(
+                voice, job, call, conversation, error=None, started=started, clock=clock
+            )
+            conversation.early_write = asyncio.ensure_future(self.store.record(record))
+
         try:
-            plays, confirmed = await self._converse(call, voice, audio)
+            await self._converse(call, voice, audio, conversation, confirmed)
         except ModemError as exc:
             error = str(exc)
             _LOGGER.warning("%s: call to %s: %s", voice.name, job.destination, exc)
@@ -158,15 +185,9 @@ class CallRunner:
             if not call.ended:
                 with contextlib.suppress(ModemError, TimeoutError):
                     await call.hangup()
+            await conversation.written()
         return self._record(
-            voice,
-            job,
-            call,
-            plays=plays,
-            confirmed=confirmed,
-            error=error,
-            started=started,
-            clock=clock,
+            voice, job, call, conversation, error=error, started=started, clock=clock
         )
 
     async def settle(
@@ -183,6 +204,7 @@ class CallRunner:
             outcome=record.outcome.value,
             answered=record.answered,
             confirmed=record.confirmed,
+            confirmed_after_s=record.confirmed_at_s,
             keys=record.keys,
             plays=record.plays,
             duration_s=round(record.duration_s, 1),
@@ -208,39 +230,50 @@ class CallRunner:
             audio.thanks = await self.speech.render(script.thanks, script.language)
         return audio
 
-    async def _converse(self, call: Call, voice: Voice, audio: _Audio) -> tuple[int, bool]:
-        """Play until 1 is pressed or the repeats run out; (times heard in full, confirmed)."""
+    async def _converse(
+        self,
+        call: Call,
+        voice: Voice,
+        audio: _Audio,
+        conversation: _Conversation,
+        on_confirm: Callable[[DtmfKey], None],
+    ) -> None:
+        """Play until 1 is pressed or the plays run out; a 1 or 2 cuts the message short."""
         if not await call.wait_answered(self.settings.ring_timeout_s):
-            return 0, False
-        plays = 0
-        for _ in range(self.settings.repeats):
-            if not await self._say(call, voice, audio, thanks=False):
-                break
-            plays += 1
-            key = await self._listen(call)
-            if key == KEY_CONFIRM:
-                await self._say(call, voice, audio, thanks=True)
-                return plays, True
+            return
+        plays_left = self.settings.repeats
+        while plays_left > 0:
+            plays_left -= 1
+            if await self._say(call, voice, audio, thanks=False):
+                conversation.plays += 1
             if call.ended:
-                break
-        return plays, False
+                return
+            key = await self._listen(call)  # at once if 1 or 2 stopped the message
+            if key is not None and key.key == KEY_CONFIRM:
+                conversation.confirmed_at_s = key.at_s
+                on_confirm(key)
+                await self._say(call, voice, audio, thanks=True)
+                return
+            if key is not None and conversation.replays_asked < MAX_REPLAYS_ASKED:
+                conversation.replays_asked += 1  # 2: again, without using up a repeat
+                plays_left += 1
 
     async def _say(self, call: Call, voice: Voice, audio: _Audio, *, thanks: bool) -> bool:
-        """Voice one part; True if it was heard to the end."""
+        """Voice one part; True if it was heard to the end (1 or 2 stop the message)."""
         script = audio.script
+        stop_keys = "" if thanks else STOP_KEYS
         if voice.audio_mode is AudioMode.PCM:
-            stats = await call.play(audio.thanks if thanks else audio.message)
+            stats = await call.play(audio.thanks if thanks else audio.message, stop_keys=stop_keys)
             return not stats.stopped_early and not call.ended
         text = script.thanks if thanks else f"{script.message} {script.prompt}"
-        await call.speak(text, script.language)
-        return not call.ended
+        return await call.speak(text, script.language, stop_keys=stop_keys)
 
-    async def _listen(self, call: Call) -> str | None:
+    async def _listen(self, call: Call) -> DtmfKey | None:
         """The first 1 or 2 pressed (during the message or just after); other keys are ignored."""
         deadline = time.monotonic() + self.settings.listen_s
         while not call.ended:
-            key = await call.next_key(max(0.0, deadline - time.monotonic()))
-            if key is None or key in (KEY_CONFIRM, KEY_REPEAT):
+            key = await call.next_key_event(max(0.0, deadline - time.monotonic()))
+            if key is None or key.key in STOP_KEYS:
                 return key
         return None
 
@@ -249,15 +282,15 @@ class CallRunner:
         voice: Voice,
         job: OutboundMessage,
         call: Call | None,
+        conversation: _Conversation,
         *,
-        plays: int,
-        confirmed: bool,
         error: str | None,
         started: datetime,
         clock: float,
     ) -> CallRecord:
         ended = started + timedelta(seconds=time.monotonic() - clock)
-        outcome = _outcome(call, plays, confirmed, error)
+        plays, confirmed_at = conversation.plays, conversation.confirmed_at_s
+        outcome = _outcome(call, plays, confirmed_at is not None, error)
         end_reason = call.end_reason if call is not None else None
         return CallRecord(
             message_id=job.id,
@@ -272,6 +305,7 @@ class CallRunner:
             error=error,
             started_at=started,
             ended_at=ended,
+            confirmed_at_s=confirmed_at,
         )
 
 

@@ -274,6 +274,10 @@ class SimulatedModem:
         """Print unsolicited lines, each framed as its own URC."""
         self._write_chunks([at.frame(line) for line in lines])
 
+    def emit_raw(self, data: bytes) -> None:
+        """Print bytes framed the firmware's own way (e.g. SIM7600's CR CR LF around +RXDTMF)."""
+        self._write_chunks([data])
+
     def emit_block(self, *lines: str) -> None:
         """Print lines as one unit (e.g. "+CMT: ,23" and its PDU line)."""
         self._write_chunks([at.frame("\r\n".join(lines))])

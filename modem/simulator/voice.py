@@ -54,6 +54,7 @@ class SimCallStyle:
     dtmf_urc: str  # "{key}" and "{code}" (ASCII) are filled in
     pcm_command: str | None  # switches PCM to the audio port
     tts: bool = False
+    dtmf_framing: str = "\r\n"  # SIM7600 firmware frames +RXDTMF with CR CR LF
 
 
 STYLES: Final = {
@@ -78,6 +79,7 @@ STYLES: Final = {
         ok_on_answer=False,
         dtmf_command="+DDET",
         dtmf_urc="+RXDTMF: {key}",
+        dtmf_framing="\r\r\n",
         pcm_command="+CPCMREG",
     ),
     "ec25": SimCallStyle(
@@ -231,9 +233,11 @@ class SimVoice:
         self.pcm_on = False
         self.dropped_frames = 0  # audio that arrived with PCM off or no call up
         self.tts_played: list[str] = []
+        self.tts_stopped = False  # AT+CTTS=0 during speech: the module stops speaking
         # fault hooks
         self.failing_dials: deque[str] = deque()
         self.drop_after_s: float | None = None
+        self.refused_hangups: set[str] = set()  # "H", "+CHUP": answered ERROR (firmware quirk)
 
     # -- life cycle (driven by SimulatedModem)
 
@@ -273,6 +277,10 @@ class SimVoice:
         """The network drops every answered call after `seconds` (NO CARRIER); None: never."""
         self.drop_after_s = seconds
 
+    def refuse_hangup(self, *commands: str) -> None:
+        """These hang-up commands ("H" for ATH, "+CHUP") answer ERROR, as on some firmware."""
+        self.refused_hangups = set(commands)
+
     def take_dial_failure(self) -> str | None:
         return self.failing_dials.popleft() if self.failing_dials else None
 
@@ -291,7 +299,9 @@ class SimVoice:
 
     def key(self, key: str) -> None:
         if self.dtmf_reports:
-            self.modem.emit(self.style.dtmf_urc.format(key=key, code=ord(key)))
+            line = self.style.dtmf_urc.format(key=key, code=ord(key))
+            crlf = self.style.dtmf_framing
+            self.modem.emit_raw(f"{crlf}{line}{crlf}".encode("ascii"))
 
     def call_ended(self, call: SimCall) -> None:
         if self.call is call:
@@ -312,7 +322,10 @@ class SimVoice:
         """Speak `text` into the call in real time (as a tone), then report the end."""
         seconds = len(text) / TTS_CHARS_PER_S
         frames = split_frames(tone(seconds))
-        await stream_frames(_CallEar(call), frames, should_stop=lambda: call.ended)
+        self.tts_stopped = False
+        await stream_frames(
+            _CallEar(call), frames, should_stop=lambda: call.ended or self.tts_stopped
+        )
         self.modem.emit("+CTTS: 0")
 
 
@@ -390,6 +403,8 @@ async def _atd(m: SimulatedModem, cmd: AtCommand) -> Reply:
 
 
 async def _ath(m: SimulatedModem, cmd: AtCommand) -> Reply:
+    if cmd.name in m.voice.refused_hangups:
+        return error()
     call = m.voice.call
     if call is not None and not call.ended:
         outcome = "hung_up_by_caller" if call.active else "cancelled"
@@ -454,6 +469,7 @@ async def _ctts(m: SimulatedModem, cmd: AtCommand) -> Reply:
         return ok("+CTTS: (0-2),(1-65535)")
     params = cmd.params()
     if params[0] == "0":
+        voice.tts_stopped = True  # what is speaking stops, then reports +CTTS: 0
         return ok()
     if params[0] != "2" or len(params) < 2:
         return error()

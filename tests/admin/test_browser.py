@@ -30,6 +30,7 @@ from gateway.config import ModemSettings
 from gateway.residents.streets import load_sample_streets
 from gateway.service import Gateway
 from modem.simulator import Simulator
+from modem.simulator.call_phone import CallBehaviour
 from tests.web.helpers import fast_settings
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, field, screenshots
 from web.app import create_app
@@ -46,9 +47,11 @@ EN = "Boil-water advisory: boil tap water before drinking."
 class Server(threading.Thread):
     """Simulator, Gateway and uvicorn in one event loop on a thread of their own."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, voice: bool = False) -> None:
         super().__init__(name="tocsin-admin-test", daemon=True)
         self.directory = directory
+        self.voice = voice  # modems serve calls too, and every phone presses 1 during them
+        self.sim: Simulator | None = None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -73,10 +76,25 @@ class Server(threading.Thread):
                 "dispatch.watchdog_interval_s": 0.5,
             },
         )
-        async with Simulator(modems=2, phones=PHONE_COUNT, scale=0.02) as sim:
+        async with Simulator(
+            modems=2,
+            phones=PHONE_COUNT,
+            scale=0.02,
+            family=["ec25", "sim7600"] if self.voice else "sim800",
+        ) as sim:
+            self.sim = sim
             modems = tuple(
-                ModemSettings(port=str(m.port), name=f"sim{i}") for i, m in enumerate(sim.modems)
+                ModemSettings(
+                    port=str(m.port),
+                    name=f"sim{i}",
+                    channels=("sms", "voice") if self.voice else ("sms",),
+                    audio_port=str(m.voice.audio_path or "") if self.voice else "",
+                )
+                for i, m in enumerate(sim.modems)
             )
+            for phone in sim.phones:
+                phone.voice.record_dir = self.directory
+                phone.voice.behaviour = CallBehaviour(keys=((0.5, "1"),))
             async with Gateway(config, modems) as gateway:
                 assert gateway.db is not None
                 await load_sample_streets(gateway.db, "Ville de Démo")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import wave
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,11 +12,11 @@ from gateway.calls.outcomes import CallOutcome
 from gateway.calls.scripts import script_for
 from gateway.outbox import Channel, MessageClass, MessageState, NewMessage
 from gateway.service import Gateway
-from modem.audio import FRAME_BYTES, pcm_duration
+from modem.audio import FRAME_BYTES, FRAME_S, pcm_duration, split_frames
 from modem.simulator import Simulator
 from modem.simulator.call_phone import Answer, CallBehaviour
 
-from .conftest import WAIT, wait_state
+from .conftest import FAST_FRAME_S, WAIT, wait_state
 
 ALERT = "Avis d'ébullition, rue des Érables."
 
@@ -24,9 +25,11 @@ def voice_alert(to: str, body: str = ALERT, language: str = "fr", **kwargs: Any)
     return NewMessage(MessageClass.ALERT, Channel.VOICE, to, body, language, **kwargs)
 
 
+@pytest.mark.parametrize("call_overrides", [{"calls.listen_s": 6.0}])
 async def test_confirmed_alert_is_delivered(gateway: Gateway, sim: Simulator) -> None:
+    """1 pressed after the message (it plays ~3 s at this pace), while the call listens."""
     phone = sim.phones[0]
-    phone.voice.behaviour = CallBehaviour(keys=((0.2, "1"),))
+    phone.voice.behaviour = CallBehaviour(keys=((5.0, "1"),))
     events = gateway.bus.subscribe({"call"})
     message_id = await gateway.outbox.enqueue(voice_alert(phone.number))
     await wait_state(gateway, message_id, MessageState.DELIVERED)
@@ -124,3 +127,54 @@ async def test_nothing_after_valid_until(gateway: Gateway, sim: Simulator) -> No
     message_id = await gateway.outbox.enqueue(voice_alert(phone.number, valid_until=soon))
     await wait_state(gateway, message_id, MessageState.EXPIRED)
     assert len(phone.voice.calls) == 1
+
+
+async def test_key_1_mid_message_confirms_at_once(gateway: Gateway, sim: Simulator) -> None:
+    """1 while the message plays: playback stops, the confirmation is stored, thanks, hang-up."""
+    phone = sim.phones[0]
+    phone.voice.behaviour = CallBehaviour(keys=((0.2, "1"),))
+    message_id = await gateway.outbox.enqueue(voice_alert(phone.number))
+    await wait_state(gateway, message_id, MessageState.DELIVERED)
+    (record,) = await gateway.calls.store.for_message(message_id)
+    assert record.outcome is CallOutcome.CONFIRMED
+    assert (record.keys, record.plays) == ("1", 0)
+    script = script_for(MessageClass.ALERT, ALERT, "fr", "Tocsin")
+    message_pcm = await gateway.calls.speech.render(script.message, "fr")
+    thanks_pcm = await gateway.calls.speech.render(script.thanks, "fr")
+    # Audio is paced 4x faster than real time here: the script's end, in real seconds.
+    script_end_s = pcm_duration(message_pcm) * FAST_FRAME_S / FRAME_S
+    assert record.confirmed_at_s is not None
+    assert record.confirmed_at_s < script_end_s
+    (heard,) = await phone.voice.wait_ended(1, WAIT)
+    assert heard.outcome == "hung_up_by_caller"
+    assert heard.audio_s < pcm_duration(message_pcm)
+    # What was heard: the start of the message, cut short, then the whole thank-you.
+    thanks_frames = len(thanks_pcm) // FRAME_BYTES * FRAME_BYTES
+    assert (
+        heard.audio[-len(split_frames(thanks_pcm)) * FRAME_BYTES :][:thanks_frames]
+        == (thanks_pcm[:thanks_frames])
+    )
+    assert heard.wav_path is not None
+    with wave.open(str(heard.wav_path)) as wav:
+        assert wav.getnframes() / wav.getframerate() < pcm_duration(message_pcm)
+
+
+@pytest.mark.parametrize("call_overrides", [{"calls.repeats": 1}])
+async def test_key_2_mid_message_restarts_it(gateway: Gateway, sim: Simulator) -> None:
+    """2 while the message plays: it starts again at once, without using up a repeat."""
+    phone = sim.phones[1]
+    phone.voice.behaviour = CallBehaviour(keys=((0.2, "2"),))
+    message_id = await gateway.outbox.enqueue(voice_alert(phone.number))
+    await wait_state(gateway, message_id, MessageState.DELIVERED)
+    (record,) = await gateway.calls.store.for_message(message_id)
+    assert record.outcome is CallOutcome.NO_CONFIRMATION
+    assert (record.keys, record.plays) == ("2", 1)
+    assert record.confirmed_at_s is None
+    (heard,) = await phone.voice.wait_ended(1, WAIT)
+    script = script_for(MessageClass.ALERT, ALERT, "fr", "Tocsin")
+    one_play = await gateway.calls.speech.render(script.message, "fr")
+    assert pcm_duration(one_play) < heard.audio_s < 2 * pcm_duration(one_play) + 2
+    # The second play is the message from its start, right after the cut.
+    start = heard.audio.rfind(one_play[: 50 * FRAME_BYTES])
+    assert start > 0
+    assert heard.audio[start : start + len(one_play) // 2] == one_play[: len(one_play) // 2]

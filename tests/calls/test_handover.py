@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-import gateway.modem_worker as worker_module
+import gateway.calls.worker as worker_module
 from gateway.calls.outcomes import CallOutcome
 from gateway.outbox import Channel, MessageClass, MessageState, NewMessage
 from gateway.service import Gateway

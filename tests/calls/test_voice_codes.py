@@ -21,13 +21,15 @@ from modem.simulator.call_phone import CallBehaviour
 from .conftest import WAIT, wait_state
 
 
+@pytest.mark.parametrize("call_overrides", [{"calls.listen_s": 8.0}])
 async def test_registration_code_by_voice(gateway: Gateway, sim: Simulator) -> None:
+    """The phone presses 1 after the whole script (~4 s at this pace), while the call listens."""
     assert gateway.db is not None
     residents = await ResidentService.open(
         gateway.db, gateway.outbox, gateway.bus, ResidentSettings(town_name="Tocsin")
     )
     phone = sim.phones[0]
-    phone.voice.behaviour = CallBehaviour(keys=((0.5, "1"),))
+    phone.voice.behaviour = CallBehaviour(keys=((7.0, "1"),))
     number = await residents.request_code(
         phone.number, Purpose.REGISTER, Channel.VOICE, client="198.51.100.7", language="fr"
     )

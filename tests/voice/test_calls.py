@@ -22,6 +22,7 @@ from modem.voice import (
     StateChanged,
     Voice,
     VoiceUnsupportedError,
+    parse_dtmf,
 )
 
 from .conftest import WAIT
@@ -194,3 +195,122 @@ def _p99_jitter_ms(received: PhoneCall) -> float:
     times = received.frame_times
     deviations = [abs(t - (times[0] + n * FRAME_S)) * 1000 for n, t in enumerate(times)]
     return percentile(deviations, 99)
+
+
+async def test_key_1_stops_the_message_at_once(
+    sim: Simulator, voice: Voice, speech: Speech
+) -> None:
+    """A 1 pressed mid-message cuts it short and stays unread for whoever asks for keys."""
+    phone = sim.phones[0]
+    phone.voice.behaviour = CallBehaviour(keys=((0.4, "1"),))
+    call = await voice.dial(phone.number)
+    assert await call.wait_answered(WAIT)
+    text = CODE_EN * 4
+    if voice.audio_mode is AudioMode.PCM:
+        pcm = await speech.render(text, "en")
+        full_s = pcm_duration(pcm)
+        stats = await call.play(pcm, stop_keys="12")
+        assert stats.stopped_early
+    else:
+        full_s = len(text) / TTS_CHARS_PER_S
+        assert not await call.speak(text, "en", stop_keys="12")
+        assert "AT+CTTS=0" in sim.modems[0].command_log
+    key = await call.next_key_event(0)
+    assert key is not None
+    assert key.key == "1"
+    assert key.at_s < full_s
+    await call.hangup()
+    (received,) = await phone.voice.wait_ended(1, WAIT)
+    assert received.audio_s < full_s / 2
+
+
+async def test_other_keys_do_not_stop_the_message(
+    sim: Simulator, voice: Voice, speech: Speech
+) -> None:
+    phone = sim.phones[0]
+    phone.voice.behaviour = CallBehaviour(keys=((0.1, "5"),))
+    call = await voice.dial(phone.number)
+    assert await call.wait_answered(WAIT)
+    expected_s = 0.0
+    if voice.audio_mode is AudioMode.PCM:
+        pcm = await speech.render(CODE_EN, "en")
+        stats = await call.play(pcm, stop_keys="12")
+        assert not stats.stopped_early
+        expected_s = pcm_duration(pcm)
+    else:
+        assert await call.speak(CODE_EN, "en", stop_keys="12")
+        expected_s = len(CODE_EN) / TTS_CHARS_PER_S
+    assert await call.next_key(0) == "5"
+    await call.hangup()
+    (received,) = await phone.voice.wait_ended(1, WAIT)
+    assert received.audio_s == pytest.approx(expected_s, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("+DTMF: 1", "1"),  # SIM800, report mode 0
+        ("+DTMF:1", "1"),  # SIM800 manual's example, no space
+        ("+DTMF: #,160", "#"),  # SIM800 report mode 1: key, duration in ms
+        ("+DTMF:1400", None),  # SIM800 single-frequency tone, not a key
+        ("+RXDTMF: 8", "8"),  # SIM7600
+        ("+RXDTMF: *", "*"),
+        ("+RXDTMF: A", "A"),
+        ("+QTONEDET: 49", "1"),  # Quectel: ASCII code
+        ("+QTONEDET: 35,100", "#"),
+        ("+QTONEDET: 70", None),  # Quectel 2300 Hz tone
+        ("^DDTMF: 0", "0"),  # Huawei
+        ("+DTMF: 12", None),
+        ("+DTMF", None),
+    ],
+)
+def test_dtmf_reports_of_each_family(line: str, key: str | None) -> None:
+    assert parse_dtmf(line) == key
+
+
+@pytest.mark.parametrize("family", ["sim7600"])
+async def test_sim7600_reports_keys_as_rxdtmf(
+    sim_modem: SimulatedModem, sim: Simulator, voice: Voice
+) -> None:
+    assert "AT+DDET=1" in sim_modem.command_log
+    sim.phones[0].voice.behaviour = CallBehaviour(keys=((0.1, "*"),))
+    call = await voice.dial(sim.phones[0].number)
+    assert await call.wait_answered(WAIT)
+    assert await call.next_key(WAIT) == "*"
+    await call.hangup()
+
+
+async def test_hang_up_falls_back_when_the_family_command_is_refused(
+    sim_modem: SimulatedModem, sim: Simulator, voice: Voice
+) -> None:
+    """Each family: its own hang-up answered ERROR, the other standard one ends the call."""
+    own = voice.profile.hangup
+    sim_modem.voice.refuse_hangup("H" if own == "ATH" else "+CHUP")
+    call = await voice.dial(sim.phones[0].number)
+    assert await call.wait_answered(WAIT)
+    await call.hangup()
+    assert call.end_reason is EndReason.HUNG_UP
+    (received,) = await sim.phones[0].voice.wait_ended(1, WAIT)
+    assert received.outcome == "hung_up_by_caller"
+    other = "AT+CHUP" if own == "ATH" else "ATH"
+    assert sim_modem.command_log.count(own) == 1
+    assert sim_modem.command_log.count(other) == 1
+    # The next call goes straight to the command that worked.
+    second = await voice.dial(sim.phones[0].number)
+    assert await second.wait_answered(WAIT)
+    await second.hangup()
+    assert sim_modem.command_log.count(own) == 1
+
+
+@pytest.mark.parametrize("family", ["sim7600", "ec25", "e3372"])  # SIM800: ATD blocks while ringing
+async def test_ringing_call_is_cancelled_with_the_fallback(
+    sim_modem: SimulatedModem, sim: Simulator, voice: Voice
+) -> None:
+    own = voice.profile.hangup
+    sim_modem.voice.refuse_hangup("H" if own == "ATH" else "+CHUP")
+    sim.phones[0].voice.behaviour = CallBehaviour(ring_s=60)
+    call = await voice.dial(sim.phones[0].number)
+    assert not await call.wait_answered(0.3)
+    assert call.end_reason is EndReason.NO_ANSWER
+    (received,) = await sim.phones[0].voice.wait_ended(1, WAIT)
+    assert received.outcome == "cancelled"
