@@ -137,7 +137,20 @@ def pace_blocking(
 ) -> PacingStats:
     """`stream_frames` for a dedicated thread, on absolute deadlines: sleep to SPIN_S before
     each slot, then spin to it, so neither the event loop nor sleep overshoot delays a frame."""
-    _raise_priority()
+    restore = _raise_priority()
+    try:
+        return _pace(sink, frames, frame_s, should_stop, cancelled)
+    finally:
+        restore()  # the thread returns to asyncio's pool: other jobs must not run real-time
+
+
+def _pace(
+    sink: AudioSink,
+    frames: list[bytes],
+    frame_s: float,
+    should_stop: Callable[[], bool] | None,
+    cancelled: threading.Event | None,
+) -> PacingStats:
     stats = PacingStats(planned=len(frames))
     start = time.monotonic()
     for index, frame in enumerate(frames):
@@ -164,14 +177,25 @@ def _wait_until(due: float) -> None:
         time.sleep(0)  # releases the GIL while spinning: the loop keeps running
 
 
-def _raise_priority() -> None:
-    """Real-time scheduling for this thread if allowed; the GIL handed over within 1 ms."""
+def _raise_priority() -> Callable[[], None]:
+    """Real-time scheduling for this thread if allowed; the GIL handed over within 1 ms.
+
+    Returns what puts the thread's policy back (it is a pooled thread)."""
     if sys.getswitchinterval() > GIL_SWITCH_S:
         sys.setswitchinterval(GIL_SWITCH_S)
     try:
+        policy = os.sched_getscheduler(0)
+        param = os.sched_getparam(0)
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PACER_RT_PRIORITY))
     except (OSError, AttributeError) as exc:  # EPERM without CAP_SYS_NICE; not on every OS
         _LOGGER.debug("pacing thread keeps normal scheduling: %s", exc)
+        return lambda: None
+
+    def restore() -> None:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, policy, param)
+
+    return restore
 
 
 async def stream_paced(

@@ -25,7 +25,9 @@ class VoiceProfile:
 
     name: str
     clcc_urcs: bool  # AT+CLCC=1 reports state changes (Huawei uses ^ORIG/^CONN/^CEND instead)
-    ok_on_answer: bool  # ATD's OK means "answered" (SIM800 manual), not "dialling"
+    # ATD's OK means "answered", not "dialling": only with AT+COLP=1 (SIM800 manual), which we
+    # never send, so that a ringing call can be hung up (ATH) and +CLCC reports the answer.
+    ok_on_answer: bool
     dtmf_enable: str | None
     # The URC the firmware prints for a key; the forms each takes are in modem.voice.parse_dtmf.
     dtmf_prefixes: tuple[str, ...]
@@ -42,7 +44,7 @@ PROFILES: Final = {
         VoiceProfile(
             name="sim800",
             clcc_urcs=True,
-            ok_on_answer=True,
+            ok_on_answer=False,
             dtmf_enable="AT+DDET=1",
             # "+DTMF: <key>" (manual: also "+DTMF:1", and "+DTMF: 1,160" in report mode 1).
             dtmf_prefixes=("+DTMF:",),

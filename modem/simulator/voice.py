@@ -49,7 +49,9 @@ class SimCallStyle:
     clcc_released: bool  # SIMCom prints stat 6 when the call is released
     simcom_voice_call: bool  # SIM7600: "VOICE CALL: BEGIN" / "VOICE CALL: END: <hhmmss>"
     huawei: bool  # ^ORIG / ^CONF / ^CONN / ^CEND instead of +CLCC
-    ok_on_answer: bool  # ATD answers OK only once the callee picked up (SIM800 manual)
+    # With AT+COLP=1, ATD answers only once the callee picked up (SIM800 manual; 27.007 7.8);
+    # with COLP off (every module's default) it answers OK as soon as it dials.
+    colp: bool
     dtmf_command: str | None  # enables DTMF reports; None: always on (Huawei)
     dtmf_urc: str  # "{key}" and "{code}" (ASCII) are filled in
     pcm_command: str | None  # switches PCM to the audio port
@@ -64,7 +66,7 @@ STYLES: Final = {
         clcc_released=True,
         simcom_voice_call=False,
         huawei=False,
-        ok_on_answer=True,
+        colp=True,
         dtmf_command="+DDET",
         dtmf_urc="+DTMF: {key}",
         pcm_command=None,
@@ -76,7 +78,7 @@ STYLES: Final = {
         clcc_released=True,
         simcom_voice_call=True,
         huawei=False,
-        ok_on_answer=False,
+        colp=False,
         dtmf_command="+DDET",
         dtmf_urc="+RXDTMF: {key}",
         dtmf_framing="\r\r\n",
@@ -88,7 +90,7 @@ STYLES: Final = {
         clcc_released=False,
         simcom_voice_call=False,
         huawei=False,
-        ok_on_answer=False,
+        colp=False,
         dtmf_command="+QTONEDET",
         dtmf_urc="+QTONEDET: {code}",
         pcm_command="+QPCMV",
@@ -99,7 +101,7 @@ STYLES: Final = {
         clcc_released=False,
         simcom_voice_call=False,
         huawei=True,
-        ok_on_answer=False,
+        colp=False,
         dtmf_command=None,
         dtmf_urc="^DDTMF: {key}",
         pcm_command="^DDSETEX",
@@ -229,6 +231,7 @@ class SimVoice:
         self._audio_buffer = bytearray()
         self.call: SimCall | None = None
         self.clcc_urcs = False
+        self.colp_on = False
         self.dtmf_reports = self.style.dtmf_command is None
         self.pcm_on = False
         self.dropped_frames = 0  # audio that arrived with PCM off or no call up
@@ -263,6 +266,7 @@ class SimVoice:
                 call.atd_waiter.set_result("NO CARRIER")
         self.call = None
         self.clcc_urcs = False
+        self.colp_on = False
         self.dtmf_reports = self.style.dtmf_command is None
         self.pcm_on = False
         self._audio_buffer.clear()
@@ -366,6 +370,8 @@ def voice_commands(family: str) -> CommandTable:
         "+CHUP": CommandSpec(_ath),
         "+CLCC": CommandSpec(_clcc),
     }
+    if style.colp:
+        table["+COLP"] = CommandSpec(_colp)
     if style.dtmf_command is not None:
         table[style.dtmf_command] = CommandSpec(_dtmf_detect)
     if style.pcm_command is not None:
@@ -393,7 +399,7 @@ async def _atd(m: SimulatedModem, cmd: AtCommand) -> Reply:
         behaviour = phone.voice.behaviour or (rates.draw() if rates else CallBehaviour())
     call = SimCall(voice, number, phone)
     voice.call = call
-    if voice.style.ok_on_answer:
+    if voice.colp_on:
         call.atd_waiter = asyncio.get_running_loop().create_future()
     m.spawn(call.run(behaviour))
     if call.atd_waiter is None:
@@ -429,6 +435,18 @@ async def _clcc(m: SimulatedModem, cmd: AtCommand) -> Reply:
     if call is None or call.ended:
         return ok()
     return ok(voice.clcc_line(call, 0 if call.active else 3))
+
+
+async def _colp(m: SimulatedModem, cmd: AtCommand) -> Reply:
+    voice = m.voice
+    if cmd.kind is Kind.TEST:
+        return ok("+COLP: (0,1)")
+    if cmd.kind is Kind.READ:
+        return ok(f"+COLP: {int(voice.colp_on)},1")
+    if cmd.kind is not Kind.SET or cmd.args not in ("0", "1"):
+        return error()
+    voice.colp_on = cmd.args == "1"
+    return ok()
 
 
 async def _dtmf_detect(m: SimulatedModem, cmd: AtCommand) -> Reply:

@@ -72,7 +72,6 @@ async def test_no_answer(sim: Simulator, voice: Voice) -> None:
     assert CallState.ALERTING in [e.state for e in call.events if isinstance(e, StateChanged)]
 
 
-@pytest.mark.parametrize("family", ["sim7600", "ec25", "e3372"])  # SIM800: ATD blocks while ringing
 async def test_we_give_up_ringing(sim: Simulator, voice: Voice) -> None:
     sim.phones[0].voice.behaviour = CallBehaviour(ring_s=60)
     call = await voice.dial(sim.phones[0].number)
@@ -302,7 +301,6 @@ async def test_hang_up_falls_back_when_the_family_command_is_refused(
     assert sim_modem.command_log.count(own) == 1
 
 
-@pytest.mark.parametrize("family", ["sim7600", "ec25", "e3372"])  # SIM800: ATD blocks while ringing
 async def test_ringing_call_is_cancelled_with_the_fallback(
     sim_modem: SimulatedModem, sim: Simulator, voice: Voice
 ) -> None:
@@ -314,3 +312,21 @@ async def test_ringing_call_is_cancelled_with_the_fallback(
     assert call.end_reason is EndReason.NO_ANSWER
     (received,) = await sim.phones[0].voice.wait_ended(1, WAIT)
     assert received.outcome == "cancelled"
+
+
+@pytest.mark.parametrize("family", ["sim800"])
+async def test_sim800_with_colp_answers_atd_only_when_picked_up(
+    sim: Simulator, voice: Voice
+) -> None:
+    """What the SIM800 manual describes for AT+COLP=1 (the gateway keeps COLP off)."""
+    sim.phones[0].voice.behaviour = CallBehaviour(ring_s=0.5)
+    await voice.modem.at("AT+COLP=1")
+    assert await voice.modem.at("AT+COLP?") == ["+COLP: 1,1"]
+    await voice.modem.at(f"ATD{sim.phones[0].number};", timeout=WAIT)
+    assert sim.phones[0].voice.calls[-1].answered_at is not None  # OK came with the answer
+    await voice.modem.at("ATH")
+    await voice.modem.at("AT+COLP=0")
+    sim.phones[1].voice.behaviour = CallBehaviour(ring_s=60)
+    await voice.modem.at(f"ATD{sim.phones[1].number};", timeout=WAIT)
+    assert sim.phones[1].voice.calls[-1].answered_at is None  # OK while it rings
+    await voice.modem.at("ATH")
