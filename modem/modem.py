@@ -33,16 +33,6 @@ from modem.exceptions import (
 from modem.families import GENERIC, Family, detect_family, parse_iccid
 from modem.inbox import InboxReader
 from modem.pdu import encode_submit, segment_info
-from modem.ussd import (
-    DCS_GSM7,
-    UssdAnswer,
-    UssdError,
-    UssdStatus,
-    UssdTimeoutError,
-    parse_cusd,
-)
-from modem.ussd import decode_answer as decode_cusd_answer
-from modem.ussd import is_complete as ussd_complete
 from modem.types import (
     DeliveryReport,
     Identity,
@@ -53,6 +43,16 @@ from modem.types import (
     SentSms,
     Signal,
 )
+from modem.ussd import (
+    DCS_GSM7,
+    UssdAnswer,
+    UssdError,
+    UssdStatus,
+    UssdTimeoutError,
+    parse_cusd,
+)
+from modem.ussd import decode_answer as decode_cusd_answer
+from modem.ussd import is_complete as ussd_complete
 
 _LOGGER = logging.getLogger(__name__)
 
