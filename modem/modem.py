@@ -116,7 +116,7 @@ class Modem:
         self._channel = AtChannel(self.name)
         self._inbox = InboxReader(self)
         self._concat_refs: dict[str, int] = {}
-        self._ussd_waiter: asyncio.Future[str] | None = None
+        self._ussd_waiter: asyncio.Future[UssdAnswer] | None = None
         self._rebooted = False
         self._install_urcs()
 
