@@ -160,3 +160,31 @@ async def test_queue_stuck_disk_low_and_event_alarms(
         assert await gateway.outbox.cancel(message_id)
         await gateway.health.evaluate()
         assert {a.kind for a in gateway.health.alarms.active()} == {AlarmKind.DISK_LOW}
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"alarms": {"sms_to": ["514 555-0100"]}}, "alarms.sms_to"),
+        ({"alarms": {"email_to": ["greffe"]}}, "alarms.email_to"),
+        ({"modems": [{"port": "/dev/ttyUSB0", "balance_ussd": "100"}]}, "balance_ussd"),
+    ],
+)
+def test_bad_alarm_and_balance_settings_name_the_key(raw: dict[str, Any], key: str) -> None:
+    from gateway.config import ConfigError, from_mapping
+
+    with pytest.raises(ConfigError, match=key):
+        from_mapping(raw)
+
+
+def test_good_alarm_and_balance_settings() -> None:
+    from gateway.config import from_mapping
+
+    config = from_mapping(
+        {
+            "alarms": {"sms_to": ["+15145550100"], "email_to": ["greffe@ville.example"]},
+            "modems": [{"port": "/dev/ttyUSB0", "balance_ussd": "*100#"}],
+        }
+    )
+    assert config.modems[0].balance_ussd == "*100#"
+    assert config["alarms.sms_to"] == ["+15145550100"]
