@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway import logs
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
 from gateway.service import Gateway
@@ -30,10 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     quiet = getattr(args, "run", None) is not _run
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    logs.configure(
+        logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
+        service=not quiet,
     )
     handler: Callable[[argparse.Namespace], Awaitable[int]] | None = getattr(args, "run", None)
     if handler is None:

@@ -6,12 +6,16 @@ by a test, and a wrong value is reported with its key, never as a traceback.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 DEFAULT_CONFIG_PATH: Final = Path("/etc/tocsin/tocsin.toml")
+_E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_USSD: Final = re.compile(r"[*#][0-9*#]{1,30}#")
 
 
 class ConfigError(ValueError):
@@ -170,6 +174,54 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("email.max_attempts", 5, "Send attempts before an email copy fails.", int),
     Setting("email.retry_base_s", 30.0, "First retry delay after an SMTP error (s).", float),
     Setting("email.timeout_s", 30.0, "SMTP connection and command timeout (s).", float),
+    # ---- health page, alarms and /metrics (issue 8)
+    Setting(
+        "health.balance_check_s",
+        21600.0,
+        "How often each SIM's balance is asked by USSD (s); 0: only from the health page.",
+        float,
+    ),
+    Setting(
+        "health.low_credit",
+        5.0,
+        "A SIM balance under this amount (its own currency) raises a credit-low alarm.",
+        float,
+    ),
+    Setting("health.check_interval_s", 30.0, "How often the alarms are evaluated (s).", float),
+    Setting("alarms.modem_down_s", 120.0, "A modem down this long raises an alarm (s).", float),
+    Setting(
+        "alarms.queue_stuck_s",
+        600.0,
+        "A message due this long while no modem sends raises an alarm (s).",
+        float,
+    ),
+    Setting(
+        "alarms.disk_low_mb",
+        200,
+        "Free space of the database's disk under which an alarm is raised (MB).",
+        int,
+    ),
+    Setting(
+        "alarms.event_hold_s",
+        3600.0,
+        "How long a one-off alarm (budget exceeded, SIM refused) stays on the banner (s).",
+        float,
+    ),
+    Setting("alarms.sms_to", [], "Admin numbers (E.164) that get alarms by SMS.", list),
+    Setting(
+        "alarms.email_to", [], "Admin addresses that get alarms by email (email.* server).", list
+    ),
+    Setting(
+        "alarms.repeat_s",
+        3600.0,
+        "Least time between two notices of the same alarm (s): a flapping modem is told once.",
+        float,
+    ),
+    Setting(
+        "metrics.token",
+        "",
+        "If set, /metrics also wants the header Authorization: Bearer <token>.",
+    ),
 )
 
 MODEM_SETTINGS: Final[tuple[Setting, ...]] = (
@@ -183,6 +235,9 @@ MODEM_SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("per_minute", None, "Most SMS parts this SIM may send in a minute.", int),
     Setting("per_hour", None, "Most SMS parts this SIM may send in an hour.", int),
     Setting("per_day", None, "Most SMS parts this SIM may send in a day.", int),
+    Setting(
+        "balance_ussd", "", "USSD code that asks this SIM's balance (e.g. *100#); empty: none."
+    ),
 )
 
 
@@ -198,6 +253,7 @@ class ModemSettings:
     per_minute: int | None = None
     per_hour: int | None = None
     per_day: int | None = None
+    balance_ussd: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,8 +303,19 @@ def from_mapping(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -
         if key not in known:
             raise ConfigError(f"{key}: unknown setting")
         values[key] = _coerce(known[key], key, value)
+    _check_alarm_contacts(values)
     modems = tuple(_modem(i, m) for i, m in enumerate(modems_raw))
     return Config(values, modems)
+
+
+def _check_alarm_contacts(values: dict[str, Any]) -> None:
+    """Admin numbers must be E.164 and addresses look like addresses: a typo loses alarms."""
+    for number in values["alarms.sms_to"]:
+        if not isinstance(number, str) or not _E164.fullmatch(number):
+            raise ConfigError(f"alarms.sms_to: {number!r} is not an E.164 number (+15145550100)")
+    for address in values["alarms.email_to"]:
+        if not isinstance(address, str) or not _EMAIL.fullmatch(address):
+            raise ConfigError(f"alarms.email_to: {address!r} is not an email address")
 
 
 def _modem(index: int, body: Any) -> ModemSettings:
@@ -266,6 +333,9 @@ def _modem(index: int, body: Any) -> ModemSettings:
     for name in ("channels",):
         if name in kwargs:
             kwargs[name] = tuple(str(v) for v in kwargs[name])
+    code = kwargs.get("balance_ussd", "")
+    if code and not _USSD.fullmatch(code):
+        raise ConfigError(f"{where}.balance_ussd: {code!r} is not a USSD code such as *100#")
     bad = set(kwargs.get("channels", ())) - {"sms", "voice"}
     if bad:
         raise ConfigError(f"{where}.channels: unknown channel(s) {sorted(bad)}")

@@ -63,6 +63,7 @@ async def run_demo(
                 name=f"modem{i + 1}",
                 channels=("sms", "voice"),
                 audio_port=str(m.voice.audio_path) if m.voice.audio_path else "",
+                balance_ussd="*100#",  # the health page shows each SIM's balance
             )
             for i, m in enumerate(sim.modems)
         )

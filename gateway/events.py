@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
@@ -60,14 +60,29 @@ class Subscription:
         self._bus.unsubscribe(self)
 
 
+Listener = Callable[[Event], None]
+
+
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscription] = []
+        self._listeners: list[Listener] = []
 
     def publish(self, kind: str, **data: object) -> None:
         event = Event(kind, dict(data))
         for subscriber in list(self._subscribers):
             subscriber.offer(event)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                _LOGGER.exception("event listener failed on a %s event", kind)
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` synchronously on every event (metrics, alarms: cheap, never lost);
+        returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def subscribe(self, kinds: set[str] | None = None) -> Subscription:
         subscription = Subscription(self, frozenset(kinds) if kinds else None)
@@ -84,6 +99,10 @@ class EventBus:
 
     def publish_message(self, message: OutboundMessage, *, modem: str, state: str = "") -> None:
         """A message changed state (`state` when it differs from the row's, e.g. "sending")."""
+        latency: float | None = None
+        sent = str(message.state) == "sent" and state in ("", "sent")
+        if sent and message.sent_at is not None:
+            latency = (message.sent_at - message.created_at).total_seconds()
         self.publish(
             "message",
             id=message.id,
@@ -92,4 +111,5 @@ class EventBus:
             campaign_id=message.campaign_id,
             destination=message.destination,
             modem=modem,
+            latency_s=latency,  # enqueue → accepted by the network, once, when it is sent
         )

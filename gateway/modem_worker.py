@@ -74,6 +74,7 @@ class ModemStatus:
     health: Health = Health.DOWN
     identity: dict[str, object] = field(default_factory=dict)
     registration: str = "unknown"
+    operator: str | None = None
     signal_dbm: int | None = None
     signal_bars: int = 0
     last_error: str | None = None
@@ -258,6 +259,7 @@ class ModemWorker:
             self.status.signal_dbm = signal.dbm
             self.status.signal_bars = signal.bars
             self._on_registration(await self._modem.query_registration())
+            self.status.operator = await self._modem.operator()
 
     # ---- sender
 

@@ -13,8 +13,10 @@ from gateway.calls.runner import CallRunner, CallSettings
 from gateway.config import Config, ModemSettings
 from gateway.dispatcher import ModemPool
 from gateway.events import EventBus
+from gateway.health import HealthMonitor
 from gateway.inbound.router import InboundRouter
 from gateway.inbound.settings import InboundSettings
+from gateway.metrics import Metrics
 from gateway.outbox import Outbox, RecoveryReport
 from gateway.speech import EspeakEngine, Speech
 from gateway.storage.database import Database
@@ -40,6 +42,18 @@ class Gateway:
         self._calls: CallRunner | None = None
         self._lock: ServiceLock | None = None
         self._backups: asyncio.Task[None] | None = None
+        self._health: HealthMonitor | None = None
+        self._metrics: Metrics | None = None
+
+    @property
+    def health(self) -> HealthMonitor:
+        assert self._health is not None, "gateway not started"
+        return self._health
+
+    @property
+    def metrics(self) -> Metrics:
+        assert self._metrics is not None, "gateway not started"
+        return self._metrics
 
     @property
     def outbox(self) -> Outbox:
@@ -111,11 +125,22 @@ class Gateway:
             calls=self._calls,
         )
         self._pool.start()
+        self._health = HealthMonitor(
+            self.config, pool=self._pool, outbox=self._outbox, db=self.db, bus=self.bus
+        )
+        self._health.start()
+        self._metrics = Metrics(self._health, self.bus)
         self._backups = start_scheduled(self.config)
 
     async def stop(self) -> None:
         await stop_scheduled(self._backups)
         self._backups = None
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+        if self._health is not None:
+            await self._health.stop()
+            self._health = None
         if self._pool is not None:
             await self._pool.stop()
             self._pool = None

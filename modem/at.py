@@ -44,6 +44,9 @@ ABANDONED_GRACE: Final = 5.0
 # A command in flight when the module announces a reboot (RDY) was lost with it, unless it was
 # written just as the module came up; the next command waits this long for such an answer.
 REBOOT_GRACE: Final = 0.5
+# A URC whose text may span lines (a USSD menu) is gathered for at most this many lines: a
+# closing quote lost to noise must not swallow the rest of the conversation.
+MAX_URC_LINES: Final = 24
 
 CTRL_Z: Final = "\x1a"
 ESC: Final = "\x1b"
@@ -91,6 +94,8 @@ UrcHandler = Callable[[str, str | None], None]
 class _Urc:
     handler: UrcHandler
     two_lines: bool
+    # For URCs whose text may hold line breaks: True once the gathered text is whole.
+    complete: Callable[[str], bool] | None = None
 
 
 @dataclass
@@ -168,6 +173,7 @@ class AtChannel:
         self._abandoned: tuple[_Pending, float] | None = None  # and the loop time to give up
         self._urcs: dict[str, _Urc] = {}
         self._urc_awaiting_body: tuple[_Urc, str] | None = None
+        self._urc_gathering: tuple[_Urc, str, int] | None = None  # urc, text so far, lines
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
         self._closing = False
         self.timeouts = 0
@@ -229,9 +235,19 @@ class AtChannel:
 
     # ---- URC table
 
-    def add_urc(self, prefix: str, handler: UrcHandler, *, two_lines: bool = False) -> None:
-        """Route lines starting with `prefix` (e.g. "+CMTI:", "RING") to `handler`."""
-        self._urcs[prefix] = _Urc(handler, two_lines)
+    def add_urc(
+        self,
+        prefix: str,
+        handler: UrcHandler,
+        *,
+        two_lines: bool = False,
+        complete: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Route lines starting with `prefix` (e.g. "+CMTI:", "RING") to `handler`.
+
+        With `complete`, the URC's text may span lines (a USSD answer with line breaks): the
+        lines are joined with "\\n" until `complete(text)` is true, then handed over as one."""
+        self._urcs[prefix] = _Urc(handler, two_lines, complete)
 
     # ---- commands
 
@@ -369,6 +385,8 @@ class AtChannel:
         self._on_line(event.text, pending)
 
     def _on_line(self, line: str, pending: _Pending | None) -> None:
+        if self._urc_gathering is not None and self._gather(line, pending):
+            return
         if self._urc_awaiting_body is not None:
             urc, first = self._urc_awaiting_body
             self._urc_awaiting_body = None
@@ -385,7 +403,9 @@ class AtChannel:
                 return
         matched = self._match_urc(line, pending)
         if matched is not None:
-            if matched.two_lines:
+            if matched.complete is not None and not matched.complete(line):
+                self._urc_gathering = (matched, line, 1)
+            elif matched.two_lines:
                 self._urc_awaiting_body = (matched, line)
             else:
                 self._dispatch_urc(matched, line, None)
@@ -397,6 +417,26 @@ class AtChannel:
         if line in (pending.echo, pending.data_echo):
             return  # echo is on (before ATE0, or after a modem reboot)
         pending.lines.append(line)
+
+    def _gather(self, line: str, pending: _Pending | None) -> bool:
+        """One more line of a multi-line URC; False when `line` is not part of it."""
+        assert self._urc_gathering is not None
+        urc, text, count = self._urc_gathering
+        ends_it = pending is not None and classify_final(line, call_command=pending.call_command)
+        if ends_it or self._match_urc(line, pending) is not None:
+            # The closing quote was lost: hand over what came; the line is read as usual.
+            self._urc_gathering = None
+            _LOGGER.warning("%s: %r ended without its closing line", self.name, text[:40])
+            self._dispatch_urc(urc, text, None)
+            return False
+        text = f"{text}\n{line}"
+        assert urc.complete is not None
+        if urc.complete(text) or count + 1 >= MAX_URC_LINES:
+            self._urc_gathering = None
+            self._dispatch_urc(urc, text, None)
+        else:
+            self._urc_gathering = (urc, text, count + 1)
+        return True
 
     def _match_urc(self, line: str, pending: _Pending | None) -> _Urc | None:
         for prefix, urc in self._urcs.items():

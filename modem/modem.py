@@ -43,6 +43,16 @@ from modem.types import (
     SentSms,
     Signal,
 )
+from modem.ussd import (
+    DCS_GSM7,
+    UssdAnswer,
+    UssdError,
+    UssdStatus,
+    UssdTimeoutError,
+    parse_cusd,
+)
+from modem.ussd import decode_answer as decode_cusd_answer
+from modem.ussd import is_complete as ussd_complete
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,7 +116,7 @@ class Modem:
         self._channel = AtChannel(self.name)
         self._inbox = InboxReader(self)
         self._concat_refs: dict[str, int] = {}
-        self._ussd_waiter: asyncio.Future[str] | None = None
+        self._ussd_waiter: asyncio.Future[UssdAnswer] | None = None
         self._rebooted = False
         self._install_urcs()
 
@@ -262,21 +272,32 @@ class Modem:
         }
 
     async def ussd(self, code: str, timeout: float = USSD_TIMEOUT) -> str:
-        """Send a USSD code (e.g. the SIM balance, `*100#`) and return the network's answer."""
+        """Send a USSD code (e.g. the SIM balance, `*100#`) and return the network's answer.
+
+        Raises `UssdError` (no usable answer), `UssdTimeoutError`, or the `CmeError` the
+        module gave (no network, SIM trouble)."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[str] = loop.create_future()
+        waiter: asyncio.Future[UssdAnswer] = loop.create_future()
         self._ussd_waiter = waiter
         argument = code
         if self.family.ussd_packed:
             argument = gsm7.pack_septets(gsm7.encode(code)).hex().upper()
         try:
-            await self.at(f'AT+CUSD=1,"{argument}",15', timeout=timeout)
+            await self.at(f'AT+CUSD=1,"{argument}",{DCS_GSM7}', timeout=timeout)
             async with asyncio.timeout(timeout):
-                return await waiter
+                answer = await waiter
         except TimeoutError:
-            raise ModemError(f"{self.name}: no USSD answer within {timeout:g} s") from None
+            await self._end_ussd_session()
+            raise UssdTimeoutError(f"{self.name}: no USSD answer within {timeout:g} s") from None
         finally:
             self._ussd_waiter = None
+        if answer.status is UssdStatus.MORE:
+            # A menu waits for our reply; leaving it open blocks the next request.
+            await self._end_ussd_session()
+        try:
+            return decode_cusd_answer(answer)
+        except UssdError as exc:
+            raise UssdError(f"{self.name}: {exc}") from None
 
     # ---- SMS
 
@@ -369,7 +390,7 @@ class Modem:
         channel.add_urc("+CDSI:", self._inbox.on_stored_urc)
         channel.add_urc("+CMT:", self._inbox.on_inline_urc, two_lines=True)
         channel.add_urc("+CDS:", self._inbox.on_inline_urc, two_lines=True)
-        channel.add_urc("+CUSD:", self._on_cusd)
+        channel.add_urc("+CUSD:", self._on_cusd, complete=ussd_complete)
         for prefix in ("+CREG:", "+CEREG:", "+CGREG:"):
             channel.add_urc(prefix, self._on_creg)
         for prefix in ("RDY", "^SYSSTART"):
@@ -403,12 +424,16 @@ class Modem:
     def _on_cusd(self, line: str, _body: str | None) -> None:
         waiter = self._ussd_waiter
         if waiter is None or waiter.done():
-            _LOGGER.info("%s: USSD with nobody waiting: %r", self.name, line)
+            _LOGGER.info("%s: USSD answer with nobody waiting", self.name)
             return
         try:
-            waiter.set_result(decode_cusd(line, packed=self.family.ussd_packed))
+            waiter.set_result(parse_cusd(line, packed=self.family.ussd_packed))
         except ModemError as exc:
             waiter.set_exception(exc)
+
+    async def _end_ussd_session(self) -> None:
+        with contextlib.suppress(ModemError, TimeoutError):
+            await self.at("AT+CUSD=2")
 
     def _on_boot(self, line: str, _body: str | None) -> None:
         # A command in flight was lost with the old boot; without this it holds the channel
@@ -462,31 +487,3 @@ def parse_creg(line: str, *, query: bool) -> Registration:
     lac = fields[1] if len(fields) > 1 and fields[1] else None
     cell = fields[2] if len(fields) > 2 and fields[2] else None
     return Registration(status, lac, cell)
-
-
-def decode_cusd(line: str, *, packed: bool) -> str:
-    """The text of `+CUSD: <m>[,<str>[,<dcs>]]`, whichever way the module encoded it."""
-    match = re.match(r'^\+CUSD:\s*(\d+)\s*(?:,\s*"?([^",]*)"?)?\s*(?:,\s*(\d+))?', line)
-    if match is None:
-        raise ModemError(f"unreadable USSD answer: {line!r}")
-    status = int(match.group(1))
-    raw = match.group(2) or ""
-    dcs = int(match.group(3)) if match.group(3) else 15
-    if status == 4:
-        raise ModemError("the network does not support this USSD operation")
-    if status == 2 and not raw:
-        raise ModemError("the network ended the USSD session without an answer")
-    is_hex = bool(re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", raw))
-    try:
-        if dcs == 72 and is_hex:  # UCS-2, as hex
-            return bytes.fromhex(raw).decode("utf-16-be")
-        if packed and is_hex:
-            data = bytes.fromhex(raw)
-            count = len(data) * 8 // 7
-            septets = gsm7.unpack_septets(data, count)
-            if count and septets[-1] == 0x0D and len(data) % 7 == 0:
-                septets = septets[:-1]  # 23.038 §6.1.2.3.1: CR pads a full last octet
-            return gsm7.decode(septets).rstrip("@")
-    except (ValueError, UnicodeDecodeError, PduError) as exc:
-        raise ModemError(f"unreadable USSD answer: {line!r}") from exc
-    return raw

@@ -20,7 +20,7 @@ from gateway.campaigns.service import CampaignService
 from gateway.residents.service import ResidentService
 from gateway.residents.settings import ResidentSettings
 from gateway.service import Gateway
-from web import routes_auth, routes_neighbours, routes_profile, routes_sim
+from web import routes_auth, routes_metrics, routes_neighbours, routes_profile, routes_sim
 from web.admin.routes import admin_mount
 from web.captcha import Captcha
 from web.messages import ERRORS, NOTICES
@@ -57,6 +57,8 @@ def create_app(
             service.keys.mac("altcha"), resident_settings.captcha_max_number
         )
         app.state.campaigns = await CampaignService.open(gateway)
+        app.state.health = gateway.health
+        app.state.metrics = gateway.metrics
         yield
 
     routes: list[Route | Mount] = [
@@ -64,6 +66,7 @@ def create_app(
         *routes_profile.ROUTES,
         *routes_neighbours.ROUTES,
         admin_mount(),
+        Route("/metrics", routes_metrics.metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     if simulator is not None:
@@ -80,6 +83,7 @@ def create_app(
     app.state.templates = _templates()
     app.state.simulator = simulator
     app.state.demo = simulator is not None
+    app.state.health_token = gateway.config.get_str("metrics.token")
     return app
 
 

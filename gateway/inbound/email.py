@@ -143,17 +143,21 @@ class EmailCopies:
         await self._db.write_fn(update)
 
     async def _smtp_send(self, message: EmailMessage) -> object:
-        settings = self._settings
-        return await aiosmtplib.send(
-            message,
-            hostname=settings.email_host,
-            port=settings.email_port,
-            username=settings.email_user or None,
-            password=settings.email_password or None,
-            use_tls=settings.email_tls == "tls",
-            start_tls=settings.email_tls == "starttls",
-            timeout=settings.email_timeout.total_seconds(),
-        )
+        return await smtp_send(self._settings, message)
+
+
+async def smtp_send(settings: InboundSettings, message: EmailMessage) -> object:
+    """One message through the configured SMTP server (also used for alarm notices)."""
+    return await aiosmtplib.send(
+        message,
+        hostname=settings.email_host,
+        port=settings.email_port,
+        username=settings.email_user or None,
+        password=settings.email_password or None,
+        use_tls=settings.email_tls == "tls",
+        start_tls=settings.email_tls == "starttls",
+        timeout=settings.email_timeout.total_seconds(),
+    )
 
 
 def _queued(conn: sqlite3.Connection) -> list[_Copy]:

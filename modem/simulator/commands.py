@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modem import gsm7
 from modem.simulator.at import AtCommand, CommandSpec, CommandTable, Kind, Reply, cme, error, ok
 from modem.simulator.families import SimFamily
 from modem.simulator.identity import swap_nibbles
 from modem.simulator.sms_commands import SMS_COMMANDS
+from modem.simulator.ussd import cusd
 
 if TYPE_CHECKING:
     from modem.simulator.modem import SimulatedModem
 
-USSD_DCS = 15  # GSM-7, language unspecified (23.038 §5)
-USSD_EXPIRY = "2026-12-31"
 CME_NOT_ALLOWED = 3
 CME_NOT_SUPPORTED = 4
 CME_WRONG_PIN = 16
@@ -43,7 +41,7 @@ def build_table(family: SimFamily) -> CommandTable:
         "+CREG": CommandSpec(_creg),
         "+COPS": CommandSpec(_cops),
         "+CFUN": CommandSpec(_cfun),
-        "+CUSD": CommandSpec(_cusd, needs_sim=True),
+        "+CUSD": CommandSpec(cusd, needs_sim=True),
         "+CNUM": CommandSpec(_cnum, needs_sim=True),
     }
     if family.has_cereg:
@@ -192,38 +190,3 @@ async def _cfun(m: SimulatedModem, cmd: AtCommand) -> Reply:
 
 async def _cnum(m: SimulatedModem, cmd: AtCommand) -> Reply:
     return ok(f'+CNUM: "","{m.number}",145')
-
-
-async def _cusd(m: SimulatedModem, cmd: AtCommand) -> Reply:
-    if cmd.kind is Kind.TEST:
-        return ok("+CUSD: (0,1,2)")
-    if cmd.kind is Kind.READ:
-        return ok("+CUSD: 1")
-    params = cmd.params()
-    if params[0] not in ("0", "1", "2"):
-        return error()
-    if len(params) < 2 or not params[1]:
-        return ok()
-    request = params[1]
-    if m.profile.ussd_packed:
-        try:
-            request = _unpack_ussd(request)
-        except ValueError:
-            return error()
-    if m.registration not in (1, 5):
-        return cme(CME_NO_NETWORK)
-    balance = 0.0 if m.faults.no_credit else m.balance
-    text = f"Solde: {balance:.2f}$. Valide jusqu'au {USSD_EXPIRY}."
-    if not request.endswith("#"):
-        text = "Code USSD inconnu."
-    if m.profile.ussd_packed:
-        text = gsm7.pack_septets(gsm7.encode(text)).hex().upper()
-    m.later(m.latency.ussd(), f'+CUSD: 0,"{text}",{USSD_DCS}')
-    return ok()
-
-
-def _unpack_ussd(packed_hex: str) -> str:
-    """Text of a packed GSM-7 USSD string; trailing padding (@ or CR, 23.038 §6.1.2.3) dropped."""
-    data = bytes.fromhex(packed_hex)
-    septets = gsm7.unpack_septets(data, len(data) * 8 // 7)
-    return gsm7.decode(septets).rstrip("@\r")

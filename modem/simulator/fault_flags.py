@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from modem.simulator.modem import SimulatedModem
+from modem.simulator.ussd import UssdFailure
 
 FAULT_FLAGS: Final = {
     "hang": "answer nothing (input is swallowed)",
@@ -17,6 +18,8 @@ FAULT_FLAGS: Final = {
     "busy-after-boot=N[:CODE]": "the first N SIM commands after boot get +CME ERROR: CODE",
     "trickle[=GAP_S]": "write responses one byte at a time (default gap 0.001 s)",
     "rssi=N": "signal quality shown by +CSQ",
+    "ussd=KIND": "USSD fails: cme (+CME ERROR: 100), unsupported (+CUSD: 4), terminated, silent",
+    "balance=X": "the SIM's prepaid balance told by USSD",
 }
 
 
@@ -55,5 +58,9 @@ def apply_fault(modem: SimulatedModem, spec: str) -> None:
         modem.set_trickle(float(value or "0.001"))
     elif name == "rssi":
         modem.set_signal(int(value))
+    elif name == "ussd" and value in {f.value for f in UssdFailure}:
+        modem.ussd.failure = UssdFailure(value)
+    elif name == "balance" and value:
+        modem.balance = float(value)
     else:
         raise ValueError(f"unknown fault {spec!r}; known: {', '.join(FAULT_FLAGS)}")

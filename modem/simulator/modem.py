@@ -20,6 +20,7 @@ from modem.simulator.identity import make_iccid, make_imei, make_imsi, modem_num
 from modem.simulator.port import PtyPort
 from modem.simulator.storage import REC_UNREAD, MessageStore, StoredMessage
 from modem.simulator.timing import LatencyModel
+from modem.simulator.ussd import UssdService
 from modem.simulator.voice import SimVoice, voice_commands
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class SimulatedModem:
         self.periodic_urc_s = periodic_urc_s
         self.network: SimNetwork | None = None
         self.faults = Faults(busy_code=self.profile.busy_code)
+        self.ussd = UssdService()  # what the network answers to USSD (balance text, failures)
         self.session = Session(cnmi=self.profile.cnmi_default)
         self.command_log: list[str] = []
         self.next_mr = 0  # TP-MR of the next submit; lives on the SIM (EF_SMSS), survives reboots

@@ -74,6 +74,9 @@ class Server(threading.Thread):
                 "storage.path": str(self.directory / "tocsin.sqlite"),
                 "dispatch.retry_base_s": 0.05,
                 "dispatch.watchdog_interval_s": 0.5,
+                # Above the simulated SIMs' 12.50: a balance check raises the credit alarm.
+                "health.low_credit": 100.0,
+                "health.balance_check_s": 0.0,
             },
         )
         async with Simulator(
@@ -89,6 +92,7 @@ class Server(threading.Thread):
                     name=f"sim{i}",
                     channels=("sms", "voice") if self.voice else ("sms",),
                     audio_port=str(m.voice.audio_path or "") if self.voice else "",
+                    balance_ussd="*100#",
                 )
                 for i, m in enumerate(sim.modems)
             )
@@ -272,5 +276,50 @@ def test_operator_sends_a_zone_alert(
                 assert texts == [EN if expected[number] == "en" else FR], number
             else:
                 assert texts == [], number
+    finally:
+        context.close()
+
+
+HEALTH_WORDS = {
+    "fr": {"nav": "État du système", "check": "Vérifier le solde — sim0", "banner": "Crédit bas"},
+    "en": {"nav": "System health", "check": "Check the balance — sim0", "banner": "Low credit"},
+}
+
+
+@pytest.mark.parametrize("view", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+def test_health_page(
+    server: Server, browser: Browser, tmp_path: Path, view: tuple[str, int]
+) -> None:
+    """The health page from the menu; "check the balance" raises the credit alarm's banner."""
+    language, width = view
+    words = {**WORDS[language], **HEALTH_WORDS[language]}
+    axe = Axe()
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    csp_errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    try:
+        with screenshots(page, tmp_path, f"health-{language}"):
+            page.goto(f"{server.url}/admin/login?lang={language}")
+            page.get_by_label(words["username"]).fill("operatrice")
+            page.get_by_label(words["password"]).fill(PASSWORD)
+            page.get_by_role("button", name=words["login"], exact=True).click()
+            page.wait_for_url("**/admin/campaigns")
+            page.get_by_role("link", name=words["nav"]).first.click()
+            page.wait_for_url("**/admin/health")
+            check(page, axe, csp_errors)
+            assert page.locator("table.health tbody tr").count() == 2
+            page.get_by_role("button", name=words["check"]).click()
+            page.wait_for_url("**/admin/health")
+            page.locator(".banner").get_by_text(words["banner"]).wait_for()
+            check(page, axe, csp_errors)
+            assert "12" in page.locator("table.health tbody tr").first.inner_text()
+            page.goto(f"{server.url}/admin/campaigns")
+            assert page.locator(".banner").get_by_text(words["banner"]).count() == 1
+            check(page, axe, csp_errors)
     finally:
         context.close()

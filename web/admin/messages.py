@@ -31,6 +31,7 @@ ADMIN_NOTICES: Final[dict[str, str]] = {
     "cancelled": N_("L'alerte est annulée : plus rien ne sera envoyé."),
     "state": N_("Cette action n'est pas possible dans l'état actuel de l'alerte."),
     "imported": N_("La liste des rues a été importée."),
+    "balance_checked": N_("Le solde a été demandé à l'opérateur."),
 }
 
 REJECT_REASONS: Final[dict[str, str]] = {
@@ -39,4 +40,38 @@ REJECT_REASONS: Final[dict[str, str]] = {
     "name": N_("nom de rue vide ou trop long"),
     "duplicate": N_("rue en double dans le fichier"),
     "too_many": N_("trop de lignes"),
+}
+
+# The health page and the alarm banner.
+ALARM_KINDS: Final[dict[str, str]] = {
+    "modem_down": N_("Modem hors service"),
+    "credit_low": N_("Crédit bas"),
+    "queue_stuck": N_("File d'envoi bloquée"),
+    "disk_low": N_("Disque presque plein"),
+    "event": N_("Alarme"),
+}
+
+MODEM_STATES: Final[dict[str, str]] = {
+    "down": N_("hors service"),
+    "ready": N_("prêt"),
+    "busy": N_("occupé"),
+    "degraded": N_("dégradé (pas de réseau)"),
+    "blocked": N_("retiré de la rotation"),
+}
+
+REGISTRATIONS: Final[dict[str, str]] = {
+    "home": N_("réseau local"),
+    "roaming": N_("itinérance"),
+    "searching": N_("recherche du réseau"),
+    "denied": N_("refusé"),
+    "not registered": N_("non inscrit"),
+    "unknown": N_("inconnu"),
+}
+
+MESSAGE_CLASSES: Final[dict[str, str]] = {
+    "otp": N_("Codes d'accès"),
+    "relay": N_("Alertes de voisins"),
+    "reply": N_("Réponses et avis"),
+    "alert": N_("Alertes municipales"),
+    "api": N_("API"),
 }

@@ -9,6 +9,7 @@ from web.admin import (
     routes_auth,
     routes_campaigns,
     routes_compose,
+    routes_health,
     routes_neighbours,
     routes_reference,
 )
@@ -32,6 +33,8 @@ ROUTES = [
     Route("/reference", routes_reference.reference, methods=["GET"]),
     Route("/reference/streets", routes_reference.import_streets, methods=["POST"]),
     Route("/audit", routes_reference.audit, methods=["GET"]),
+    Route("/health", routes_health.health, methods=["GET"]),
+    Route("/health/balance", routes_health.check_balance, methods=["POST"]),
     *routes_neighbours.ROUTES,
 ]
 

@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from gateway.alarms import Alarm
 from gateway.campaigns.admins import AdminSession
 from gateway.campaigns.models import Admin, Role
 from gateway.campaigns.service import CampaignService
 from web import i18n
-from web.admin.messages import ADMIN_ERRORS, ADMIN_NOTICES
+from web.admin.messages import ADMIN_ERRORS, ADMIN_NOTICES, ALARM_KINDS
 from web.security import same_origin, tokens_match
 from web.visit import LANGUAGE_COOKIE, set_language_cookie
 
@@ -105,10 +106,20 @@ class AdminVisit:
             "errors": {},
             "ADMIN_ERRORS": ADMIN_ERRORS,
             "ADMIN_NOTICES": ADMIN_NOTICES,
+            "ALARM_KINDS": ALARM_KINDS,
+            "alarms": self._alarms(),
         }
         full.update(context or {})
         response = templates.TemplateResponse(self.request, name, full, status_code=status)
         return self.finish(response)
+
+    def _alarms(self) -> list[Alarm]:
+        """The banner's alarms, for signed-in staff only."""
+        health = getattr(self.request.app.state, "health", None)
+        if self.admin is None or health is None:
+            return []
+        alarms: list[Alarm] = health.alarms.active()
+        return alarms
 
     def finish(self, response: Response) -> Response:
         """Cookies when they changed; never cached."""
