@@ -141,7 +141,7 @@ async def _request_code(visit: Visit, purpose: Purpose, template: str, then: str
             errors["channel"] = "channel"
         if purpose is Purpose.REGISTER and visit.field("terms") != "yes":
             errors["terms"] = "terms"
-        if not captcha.verify(visit.field("altcha")):
+        if not await captcha.verify(visit.field("altcha")):
             errors["captcha"] = "captcha"
         try:
             visit.service.normalize(phone)

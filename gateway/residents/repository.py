@@ -118,18 +118,6 @@ class Residents:
                 "UPDATE resident SET sms_prompt_done = 1 WHERE id = ?", (resident_id,)
             )
 
-    async def delete(self, resident_id: int) -> list[str]:
-        """Delete the resident (contacts and sessions cascade); returns every number it had."""
-        async with self._db.write() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT phone FROM resident WHERE id = ?"
-                " UNION SELECT number FROM contact WHERE resident_id = ?",
-                (resident_id, resident_id),
-            )
-            numbers = sorted(str(row[0]) for row in rows)
-            await conn.execute("DELETE FROM resident WHERE id = ?", (resident_id,))
-        return numbers
-
     # Contacts
 
     async def contacts(self, resident_id: int) -> list[Contact]:

@@ -16,7 +16,8 @@ from gateway.residents.codes import CodeCheck, OneTimeCodes, Purpose
 from gateway.residents.errors import InvalidNumber, ResidentError
 from gateway.residents.keys import Keyring
 from gateway.residents.models import Contact, ContactKind, Resident
-from gateway.residents.phones import normalize
+from gateway.residents.erase import erase_resident
+from gateway.residents.phones import normalize, spellings
 from gateway.residents.repository import Residents
 from gateway.residents.sessions import Sessions
 from gateway.residents.settings import ResidentSettings
@@ -71,6 +72,7 @@ class ResidentService:
             db, keys, lifetime=settings.otp_lifetime, max_tries=settings.otp_max_tries, clock=clock
         )
         self.budgets = SendBudgets(db, keys, settings, clock=clock)
+        self._db = db
         self._outbox = outbox
         self._bus = bus
         self._clock = clock
@@ -241,11 +243,16 @@ class ResidentService:
         }
 
     async def delete_account(self, resident_id: int) -> None:
-        """The resident, contacts, sessions, and the codes and budget trail of every number."""
-        numbers = await self.residents.delete(resident_id)
-        for fallback in await self.codes.forget(numbers):
+        """The resident and every trace of their numbers: contacts, sessions, codes, budget
+        trail, outbox rows, texts received, neighbour alerts and campaign lists."""
+        _numbers, exclusive = await self._db.write_fn(
+            lambda conn: erase_resident(conn, resident_id)
+        )
+        for fallback in await self.codes.forget(exclusive):
             await self._cancel_fallback(fallback)
-        await self.budgets.forget(numbers)
+        await self.budgets.forget(exclusive)
+        for number in exclusive:
+            await self._outbox.forget_destination(number, spellings(number)[1:])
         _LOGGER.info("resident %d deleted their account", resident_id)
 
     def _check_policy(self, password: str) -> None:
