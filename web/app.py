@@ -18,8 +18,8 @@ from starlette.templating import Jinja2Templates
 
 from gateway.campaigns.service import CampaignService
 from gateway.residents.service import ResidentService
-from gateway.residents.spent import SpentSolutions
 from gateway.residents.settings import ResidentSettings
+from gateway.residents.spent import SpentSolutions
 from gateway.service import Gateway
 from web import routes_auth, routes_neighbours, routes_profile, routes_sim
 from web.admin.routes import admin_mount

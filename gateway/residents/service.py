@@ -13,10 +13,10 @@ from gateway.outbox import Channel, MessageClass, NewMessage, Outbox
 from gateway.residents import passwords
 from gateway.residents.budgets import SendBudgets
 from gateway.residents.codes import CodeCheck, OneTimeCodes, Purpose
+from gateway.residents.erase import erase_resident
 from gateway.residents.errors import InvalidNumber, ResidentError
 from gateway.residents.keys import Keyring
 from gateway.residents.models import Contact, ContactKind, Resident
-from gateway.residents.erase import erase_resident
 from gateway.residents.phones import normalize, spellings
 from gateway.residents.repository import Residents
 from gateway.residents.sessions import Sessions
