@@ -48,9 +48,7 @@ async def purge_expired(
             "DELETE FROM web_session WHERE last_seen_at <= ? OR created_at <= ?",
             (to_ms(moment - settings.session_idle), to_ms(moment - settings.session_absolute)),
         )
-        captchas = await conn.execute(
-            "DELETE FROM captcha_spent WHERE expires_at <= ?", (now_ms,)
-        )
+        captchas = await conn.execute("DELETE FROM captcha_spent WHERE expires_at <= ?", (now_ms,))
         sends = await conn.execute("DELETE FROM send_event WHERE at <= ?", (old_ms,))
         failures = await conn.execute("DELETE FROM signin_failure WHERE at <= ?", (old_ms,))
         return Purged(

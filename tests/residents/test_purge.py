@@ -6,8 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from altcha import v1 as altcha_v1
-
 from gateway.residents.codes import CodeCheck, OneTimeCodes, Purpose
 from gateway.residents.keys import Keyring
 from gateway.residents.purge import purge_expired
