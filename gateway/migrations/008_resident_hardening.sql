@@ -45,3 +45,7 @@ ALTER TABLE neighbour_preference ADD COLUMN verified_email TEXT NOT NULL DEFAULT
 ALTER TABLE neighbour_preference ADD COLUMN pending_email TEXT NOT NULL DEFAULT '';
 ALTER TABLE neighbour_preference ADD COLUMN token_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE neighbour_preference ADD COLUMN token_expires_at INTEGER NOT NULL DEFAULT 0;
+
+-- A post by town staff (gateway/inbound/town.py): never refused by the limits, and not counted
+-- toward the zone's hourly limit on residents' alerts (see the README).
+ALTER TABLE neighbour_alert ADD COLUMN by_town INTEGER NOT NULL DEFAULT 0 CHECK (by_town IN (0, 1));
