@@ -16,6 +16,7 @@ from typing import Final
 
 from gateway.inbound import store
 from gateway.inbound.email import EmailCopies
+from gateway.inbound.email_verify import EmailVerification
 from gateway.inbound.settings import InboundSettings
 from gateway.inbound.store import AlertState, Decision, NeighbourAlert
 from gateway.outbox import Channel, MessageClass, NewMessage, Outbox
@@ -66,6 +67,7 @@ class NeighbourAlerts:
         self._db = db
         self._outbox = outbox
         self.email = email or EmailCopies(db, settings)
+        self.verification = EmailVerification(db, settings, self.email.deliver, clock=clock)
         self._clock = clock
         self._flush_lock = asyncio.Lock()
 

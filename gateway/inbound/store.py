@@ -42,12 +42,14 @@ WHERE s.zone_id = ? AND r.consent_neighbour_alerts = 1 AND r.id <> ?
     AND c.number NOT IN ({OPTED_OUT_SUBQUERY})
 ORDER BY c.number, r.id
 """
+# Only to an address its owner proved by the emailed link (email_verify.py).
 _EMAIL_RECIPIENTS: Final = """
 SELECT r.email, r.id, r.language
 FROM resident r
 JOIN street s ON s.id = r.street_id
 JOIN neighbour_preference p ON p.resident_id = r.id
 WHERE s.zone_id = ? AND p.email_alerts = 1 AND r.email <> '' AND r.id <> ?
+    AND lower(p.verified_email) = lower(r.email)
 ORDER BY lower(r.email), r.id
 """
 _ALERT_COLUMNS: Final = (

@@ -103,6 +103,12 @@ class Residents:
                     resident_id,
                 ),
             )
+            # A new email address must be proved again before neighbour-alert copies go to it.
+            await conn.execute(
+                "UPDATE neighbour_preference SET verified_email = '' WHERE resident_id = ?"
+                " AND lower(verified_email) <> lower(?)",
+                (resident_id, profile.email),
+            )
 
     async def set_language(self, resident_id: int, language: str) -> None:
         """The language chosen with the page toggle also becomes the messages' language."""
