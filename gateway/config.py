@@ -84,6 +84,24 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("residents.session_idle_s", 1800.0, "Session idle timeout (s).", float),
     Setting("residents.session_absolute_s", 43200.0, "Session absolute timeout (s).", float),
     Setting("residents.captcha_max_number", 100000, "ALTCHA proof-of-work difficulty.", int),
+    Setting(
+        "residents.signin_number_failures",
+        5,
+        "Failed sign-ins for one number (in a day) before it is locked for a while.",
+        int,
+    ),
+    Setting(
+        "residents.signin_client_failures",
+        20,
+        "Failed sign-ins from one client address (in a day) before it is locked for a while.",
+        int,
+    ),
+    Setting(
+        "residents.signin_lock_s",
+        60.0,
+        "First sign-in lock (s); it doubles with each further failure, up to a day.",
+        float,
+    ),
     Setting("dispatch.max_attempts", 5, "Send attempts before a message fails.", int),
     Setting("dispatch.retry_base_s", 30.0, "First retry delay after a transient error (s).", float),
     Setting(

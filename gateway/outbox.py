@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import sqlite3
 from collections.abc import (
@@ -324,6 +325,31 @@ class Outbox:
         """Cancel a message still queued; False if a modem already has it or it is done."""
         params = {"id": message_id, "now": to_ms(now or self._clock())}
         return await self._db.write_fn(lambda conn: conn.execute(sql.CANCEL, params).rowcount == 1)
+
+    async def forget_destination(
+        self, destination: str, forms: Sequence[str] = (), now: datetime | None = None
+    ) -> int:
+        """Erase a number from the outbox (account deletion); returns the rows it touched.
+
+        Queued messages to it are cancelled; every message to it keeps its state and counts
+        but loses its destination and body, and status reports lose the recipient.
+        `forms` are other spellings an SMSC may use in a report (national digits, no +)."""
+        params = {
+            "destination": destination,
+            "erased": sql.ERASED_DESTINATION,
+            "now": to_ms(now or self._clock()),
+        }
+
+        def forget(conn: sqlite3.Connection) -> int:
+            conn.execute(sql.FORGET_CANCEL_QUEUED, params)
+            ids = [int(row[0]) for row in conn.execute(sql.FORGET_ERASE, params)]
+            conn.execute(
+                sql.FORGET_STATUS_REPORTS,
+                {"forms": json.dumps([destination, *forms]), "ids": json.dumps(ids)},
+            )
+            return len(ids)
+
+        return await self._db.write_fn(forget)
 
     async def cancel_campaign(self, campaign_id: int, now: datetime | None = None) -> int:
         """Cancel what is still queued of a campaign; what is sending or sent carries on."""

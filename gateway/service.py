@@ -18,6 +18,8 @@ from gateway.inbound.router import InboundRouter
 from gateway.inbound.settings import InboundSettings
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox, RecoveryReport
+from gateway.residents.purge import start_purging, stop_purging
+from gateway.residents.settings import ResidentSettings
 from gateway.speech import EspeakEngine, Speech
 from gateway.storage.database import Database
 from gateway.storage.inbox import Inbox, pdu_hash
@@ -44,6 +46,7 @@ class Gateway:
         self._backups: asyncio.Task[None] | None = None
         self._health: HealthMonitor | None = None
         self._metrics: Metrics | None = None
+        self._purge: asyncio.Task[None] | None = None
 
     @property
     def health(self) -> HealthMonitor:
@@ -131,6 +134,7 @@ class Gateway:
         self._health.start()
         self._metrics = Metrics(self._health, self.bus)
         self._backups = start_scheduled(self.config)
+        self._purge = start_purging(self.db, ResidentSettings.from_config(self.config.values))
 
     async def stop(self) -> None:
         await stop_scheduled(self._backups)
@@ -141,6 +145,8 @@ class Gateway:
         if self._health is not None:
             await self._health.stop()
             self._health = None
+        await stop_purging(self._purge)
+        self._purge = None
         if self._pool is not None:
             await self._pool.stop()
             self._pool = None

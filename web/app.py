@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from gateway.campaigns.service import CampaignService
 from gateway.residents.service import ResidentService
 from gateway.residents.settings import ResidentSettings
+from gateway.residents.spent import SpentSolutions
 from gateway.service import Gateway
 from web import routes_auth, routes_metrics, routes_neighbours, routes_profile, routes_sim
 from web.admin.routes import admin_mount
@@ -54,7 +55,9 @@ def create_app(
         app.state.residents = service
         app.state.neighbours = gateway.router.alerts
         app.state.captcha = Captcha(
-            service.keys.mac("altcha"), resident_settings.captcha_max_number
+            service.keys.mac("altcha"),
+            resident_settings.captcha_max_number,
+            SpentSolutions(gateway.db),
         )
         app.state.campaigns = await CampaignService.open(gateway)
         app.state.health = gateway.health

@@ -3,15 +3,17 @@
 The `altcha` PyPI package has no widget, and the npm widget injects inline styles that our CSP
 forbids, so web/static/altcha.js is a small solver of our own (SHA-256 via WebCrypto). Without
 JavaScript the form cannot be sent; the page says so and gives the town office's number.
+Spent solutions are kept in SQLite (gateway.residents.spent), so a restart replays nothing.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from altcha import v1 as altcha_v1
+
+from gateway.residents.spent import SpentSolutions
 
 # Long enough to fill the form slowly; a solved challenge is accepted once.
 CHALLENGE_LIFETIME = timedelta(minutes=20)
@@ -32,10 +34,10 @@ class Challenge:
 class Captcha:
     """Makes challenges and accepts each solution once, until it expires."""
 
-    def __init__(self, hmac_key: str, max_number: int) -> None:
+    def __init__(self, hmac_key: str, max_number: int, spent: SpentSolutions) -> None:
         self._key = hmac_key
         self._max_number = max_number
-        self._used: dict[str, float] = {}  # challenge signature -> when it expires
+        self._spent = spent
 
     def challenge(self) -> Challenge:
         """A fresh challenge for one form."""
@@ -54,7 +56,7 @@ class Captcha:
             max_number=made.max_number,
         )
 
-    def verify(self, payload: str) -> bool:
+    async def verify(self, payload: str) -> bool:
         """True for a valid, unexpired solution not seen before (then it is spent)."""
         if not payload or len(payload) > _MAX_PAYLOAD:
             return False
@@ -65,9 +67,6 @@ class Captcha:
             return False
         if not ok or decoded.algorithm != "SHA-256":
             return False
-        now = time.time()
-        self._used = {sig: until for sig, until in self._used.items() if until > now}
-        if decoded.signature in self._used:
-            return False
-        self._used[decoded.signature] = now + CHALLENGE_LIFETIME.total_seconds()
-        return True
+        # The challenge carries its own expiry; a spent row is kept at least as long.
+        until = datetime.now(UTC) + CHALLENGE_LIFETIME
+        return await self._spent.spend(decoded.signature, until)

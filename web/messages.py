@@ -21,6 +21,10 @@ ERRORS: Final[dict[str, str]] = {
     "too_long": N_("Le mot de passe doit contenir au plus 128 caractères."),
     "common": N_("Ce mot de passe est trop courant. Choisissez-en un autre."),
     "login": N_("Numéro de téléphone ou mot de passe incorrect."),
+    "locked": N_(
+        "Trop de tentatives de connexion. Attendez quelques minutes avant de réessayer, "
+        "ou utilisez « Mot de passe oublié? »."
+    ),
     "wrong_password": N_("Le mot de passe actuel est incorrect."),
     "duplicate_contact": N_("Ce numéro est déjà dans vos coordonnées pour ce type."),
     "last_name": N_("Entrez votre nom."),
@@ -44,6 +48,9 @@ NOTICES: Final[dict[str, str]] = {
     ),
     "registered": N_("Votre compte a été créé."),
     "password_changed": N_("Votre mot de passe a été modifié."),
+    "password_chosen": N_(
+        "Votre mot de passe est enregistré. Utilisez-le à la prochaine connexion."
+    ),
     "password_reset": N_("Votre mot de passe a été modifié. Connectez-vous avec le nouveau."),
     "profile_saved": N_("Votre profil a été enregistré."),
     "contact_added": N_("Le numéro a été ajouté à vos coordonnées."),

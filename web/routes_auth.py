@@ -12,11 +12,13 @@ from gateway.residents.codes import Purpose
 from gateway.residents.errors import InvalidNumber, ResidentError
 from gateway.residents.models import ContactKind
 from gateway.residents.phones import display
-from gateway.residents.service import DuplicateContact
+from gateway.residents.service import DuplicateContact, SignInLocked
 from web.captcha import Captcha
 from web.visit import Visit, page
 
 _PENDING = "pending"
+# Set in the session after a sign-in with a one-time code, until a password is chosen.
+CHOOSE_PASSWORD = "choose_password"
 
 
 @page()
@@ -32,12 +34,43 @@ async def login(visit: Visit) -> Response:
         return visit.redirect("/profile")
     phone = visit.field("phone")
     if visit.request.method == "POST":
-        resident = await visit.service.authenticate(phone, visit.field("password"))
-        if resident is not None:
-            await visit.sign_in(resident)
+        try:
+            signed = await visit.service.sign_in(
+                phone, visit.field("password"), client=visit.client, language=visit.language
+            )
+        except SignInLocked:
+            return visit.render("login.html", {"phone": phone, "errors": {"form": "locked"}}, 429)
+        if signed is not None:
+            await visit.sign_in(signed.resident)
+            if signed.choose_password:
+                visit.session.data[CHOOSE_PASSWORD] = True
+                visit.session.data.pop(_PENDING, None)
+                await visit.service.sessions.save_data(visit.session)
+                return visit.redirect("/password/new")
+            resident = signed.resident
             return visit.redirect("/welcome" if not resident.sms_prompt_done else "/profile")
         return visit.render("login.html", {"phone": phone, "errors": {"form": "login"}}, 400)
     return visit.render("login.html", {"phone": phone})
+
+
+@page(login=True)
+async def choose_password(visit: Visit) -> Response:
+    """After signing in with the code received: the resident chooses their password."""
+    resident = visit.resident
+    assert resident is not None
+    if not visit.session.data.get(CHOOSE_PASSWORD):
+        return visit.redirect("/password")
+    if visit.request.method == "GET":
+        return visit.render("password_new.html")
+    try:
+        await visit.service.choose_password(
+            resident, visit.field("new_password"), keep=visit.session
+        )
+    except ResidentError as exc:
+        return visit.render("password_new.html", {"errors": {"new_password": exc.code}}, 400)
+    visit.session.data.pop(CHOOSE_PASSWORD, None)
+    await visit.flash("password_chosen")
+    return visit.redirect("/welcome" if not resident.sms_prompt_done else "/profile")
 
 
 @page()
@@ -141,7 +174,7 @@ async def _request_code(visit: Visit, purpose: Purpose, template: str, then: str
             errors["channel"] = "channel"
         if purpose is Purpose.REGISTER and visit.field("terms") != "yes":
             errors["terms"] = "terms"
-        if not captcha.verify(visit.field("altcha")):
+        if not await captcha.verify(visit.field("altcha")):
             errors["captcha"] = "captcha"
         try:
             visit.service.normalize(phone)
@@ -172,6 +205,7 @@ ROUTES = [
     Route("/login", login, methods=["GET", "POST"]),
     Route("/register", register, methods=["GET", "POST"]),
     Route("/register/code", register_code, methods=["GET", "POST"]),
+    Route("/password/new", choose_password, methods=["GET", "POST"]),
     Route("/welcome", welcome, methods=["GET", "POST"]),
     Route("/forgot", forgot, methods=["GET", "POST"]),
     Route("/reset", reset, methods=["GET", "POST"]),

@@ -8,6 +8,7 @@ from typing import Final
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.inbound.email_verify import EmailState, LinkOutcome
 from gateway.inbound.relay import MAX_POST_CHARS, EmptyAlert, NeighbourAlerts
 from gateway.inbound.store import AlertState
 from gateway.residents.models import Resident
@@ -18,6 +19,22 @@ from web.visit import Visit, page
 SENT: Final = N_("Votre alerte a été envoyée à vos voisins.")
 PENDING: Final = N_("Votre alerte sera envoyée dès qu'un responsable de la ville l'aura approuvée.")
 SAVED: Final = N_("Vos choix d'alertes de voisins sont enregistrés.")
+LINK_NOTICES: Final[dict[LinkOutcome, str]] = {
+    LinkOutcome.SENT: N_(
+        "Un lien de confirmation a été envoyé à votre adresse courriel. Ouvrez-le pour "
+        "recevoir les copies des alertes."
+    ),
+    LinkOutcome.TOO_SOON: N_(
+        "Un lien de confirmation vient d'être envoyé. Attendez quelques minutes avant d'en "
+        "demander un autre."
+    ),
+    LinkOutcome.NO_EMAIL: N_("Ajoutez d'abord votre courriel dans votre profil."),
+    LinkOutcome.DISABLED: N_("La ville n'envoie pas de courriels pour l'instant."),
+    LinkOutcome.FAILED: N_("Le courriel n'a pas pu être envoyé. Réessayez plus tard."),
+}
+VERIFIED: Final = N_(
+    "Votre adresse courriel est confirmée : vous recevrez les copies des alertes de voisins."
+)
 REFUSALS: Final[dict[str, str]] = {
     "empty": N_("Écrivez votre alerte avant de l'envoyer."),
     "no_zone": N_(
@@ -62,9 +79,37 @@ async def neighbour_settings(visit: Visit) -> Response:
         hide_my_number=visit.field("hide_my_number") == "yes",
     )
     await visit.service.residents.update_profile(resident.id, profile)
-    await _alerts(visit).set_email_alerts(resident.id, visit.field("email") == "yes")
+    alerts = _alerts(visit)
+    wants_email = visit.field("email") == "yes"
+    await alerts.set_email_alerts(resident.id, wants_email)
     await visit.flash(SAVED)
+    if wants_email and await alerts.verification.state(resident.id) is EmailState.UNVERIFIED:
+        outcome = await alerts.verification.send_link(resident.id, _link_base(visit))
+        await visit.flash(LINK_NOTICES[outcome])
     return visit.redirect("/neighbours")
+
+
+@page(login=True)
+async def send_email_link(visit: Visit) -> Response:
+    """Send (again) the link that proves the profile's email address."""
+    resident = _resident(visit)
+    outcome = await _alerts(visit).verification.send_link(resident.id, _link_base(visit))
+    await visit.flash(LINK_NOTICES[outcome])
+    return visit.redirect("/neighbours#settings-title")
+
+
+@page()
+async def verify_email(visit: Visit) -> Response:
+    """The emailed link: GET shows a button (mail scanners fetch links), POST confirms."""
+    token = visit.request.query_params.get("token", "") or visit.field("token")
+    if visit.request.method == "GET":
+        return visit.render("email_verify.html", {"token": token, "done": False, "invalid": False})
+    resident_id = await _alerts(visit).verification.confirm(token)
+    if resident_id is None:
+        return visit.render("email_verify.html", {"token": "", "done": False, "invalid": True}, 400)
+    return visit.render(
+        "email_verify.html", {"token": "", "done": True, "invalid": False, "message": VERIFIED}
+    )
 
 
 async def _render(
@@ -82,9 +127,16 @@ async def _render(
         "receive_sms": resident.profile.consent_neighbour_alerts,
         "receive_email": await alerts.email_alerts(resident.id),
         "has_email": bool(resident.profile.email),
+        "email_state": (await alerts.verification.state(resident.id)).value,
         "hide_my_number": resident.profile.hide_my_number,
     }
     return visit.render("neighbours.html", context, status)
+
+
+def _link_base(visit: Visit) -> str:
+    """The town's configured address for links in emails, else this request's own."""
+    alerts = _alerts(visit)
+    return alerts.settings.website or str(visit.request.base_url)
 
 
 def _alerts(visit: Visit) -> NeighbourAlerts:
@@ -100,4 +152,6 @@ def _resident(visit: Visit) -> Resident:
 ROUTES = [
     Route("/neighbours", neighbours, methods=["GET", "POST"]),
     Route("/neighbours/settings", neighbour_settings, methods=["POST"]),
+    Route("/neighbours/email/send", send_email_link, methods=["POST"]),
+    Route("/neighbours/email/verify", verify_email, methods=["GET", "POST"]),
 ]

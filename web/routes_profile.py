@@ -132,6 +132,8 @@ async def contact_delete(visit: Visit) -> Response:
 async def password(visit: Visit) -> Response:
     """Modifier mot de passe: the current one, then the new one."""
     resident = _resident(visit)
+    if visit.session.data.get("choose_password"):
+        return visit.redirect("/password/new")  # signed in with a code: no current password
     if visit.request.method == "GET":
         return visit.render("password.html")
     try:

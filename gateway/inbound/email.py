@@ -61,6 +61,10 @@ class EmailCopies:
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
+    async def deliver(self, message: EmailMessage) -> None:
+        """Send one message now through the configured SMTP server (verification links)."""
+        await self._send(message)
+
     def kick(self) -> None:
         """Start a pass, or ask the running one to look again when it ends."""
         if not self._settings.email_enabled:

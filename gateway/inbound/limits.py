@@ -36,7 +36,7 @@ def alert_refusal(
     in_zone = _count(
         conn,
         f"SELECT count(*) FROM neighbour_alert WHERE zone_id = ? AND created_at > ?"
-        f" AND state IN {_COUNTED}",
+        f" AND state IN {_COUNTED} AND by_town = 0",
         (zone_id, since),
     )
     if in_zone >= settings.zone_per_hour:

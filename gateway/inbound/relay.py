@@ -16,6 +16,7 @@ from typing import Final
 
 from gateway.inbound import store
 from gateway.inbound.email import EmailCopies
+from gateway.inbound.email_verify import EmailVerification
 from gateway.inbound.settings import InboundSettings
 from gateway.inbound.store import AlertState, Decision, NeighbourAlert
 from gateway.outbox import Channel, MessageClass, NewMessage, Outbox
@@ -36,6 +37,10 @@ FROM neighbour_recipient nr JOIN neighbour_alert a ON a.id = nr.alert_id
 WHERE nr.channel = 'sms' AND nr.message_id IS NULL
 ORDER BY nr.alert_id, nr.destination
 """
+_PENDING_NOTICES: Final = (
+    "SELECT alert_id, number, body, language, at FROM neighbour_notice"
+    " WHERE message_id IS NULL ORDER BY alert_id"
+)
 _PENDING_REPLIES: Final = (
     "SELECT id, inbound_id, number, body, language, at FROM auto_reply"
     " WHERE message_id IS NULL ORDER BY id"
@@ -62,6 +67,7 @@ class NeighbourAlerts:
         self._db = db
         self._outbox = outbox
         self.email = email or EmailCopies(db, settings)
+        self.verification = EmailVerification(db, settings, self.email.deliver, clock=clock)
         self._clock = clock
         self._flush_lock = asyncio.Lock()
 
@@ -161,6 +167,7 @@ class NeighbourAlerts:
         async with self._flush_lock:
             relays = await self._db.read_fn(lambda c: list(c.execute(_PENDING_RELAYS)))
             replies = await self._db.read_fn(lambda c: list(c.execute(_PENDING_REPLIES)))
+            notices = await self._db.read_fn(lambda c: list(c.execute(_PENDING_NOTICES)))
             for alert_id, number, body, language, created_ms in relays:
                 message_id = await self._outbox.enqueue(
                     NewMessage(
@@ -193,8 +200,24 @@ class NeighbourAlerts:
                 await self._set_message_id(
                     "UPDATE auto_reply SET message_id = ? WHERE id = ?", (message_id, reply_id)
                 )
+            for alert_id, number, body, language, at_ms in notices:
+                message_id = await self._outbox.enqueue(
+                    NewMessage(
+                        message_class=MessageClass.REPLY,
+                        channel=Channel.SMS,
+                        destination=str(number),
+                        body=str(body),
+                        language=str(language),
+                        valid_until=_at(at_ms) + REPLY_VALID,
+                        idempotency_key=f"neighbour-notice:{alert_id}",
+                    )
+                )
+                await self._set_message_id(
+                    "UPDATE neighbour_notice SET message_id = ? WHERE alert_id = ?",
+                    (message_id, alert_id),
+                )
         self.email.kick()
-        return len(relays) + len(replies)
+        return len(relays) + len(replies) + len(notices)
 
     async def _decide(self, alert_id: int, *, approve: bool, by: str) -> bool:
         now_ms = to_ms(self._clock())
@@ -210,8 +233,7 @@ class NeighbourAlerts:
             _LOGGER.info(
                 "neighbour alert %d %s by %s", alert_id, "approved" if approve else "rejected", by
             )
-            if approve:
-                await self.flush()
+            await self.flush()  # the relays, or the rejection notice
         return changed
 
     async def _select(self, where: str, params: tuple[object, ...]) -> list[NeighbourAlert]:

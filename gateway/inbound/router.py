@@ -116,8 +116,9 @@ class InboundRouter:
 
         routed = await self._db.write_fn(decide)
         _LOGGER.info("inbound %d routed: %s", inbound_id, routed.route)
+        decision = routed.decision
         if routed.replied or (
-            routed.decision is not None and routed.decision.state is store.AlertState.RELAYED
+            decision is not None and (decision.state is store.AlertState.RELAYED or decision.notice)
         ):
             await self.alerts.flush()
         if self._bus is not None and routed.decision is not None:

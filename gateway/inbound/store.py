@@ -14,6 +14,7 @@ from typing import Final
 
 from gateway.inbound import limits, texts
 from gateway.inbound.lists import OPTED_OUT_SUBQUERY, is_blocked_in
+from gateway.inbound.notices import write_notice
 from gateway.inbound.settings import InboundSettings
 from gateway.residents.phones import display
 from gateway.storage.times import from_ms, opt_from_ms
@@ -41,12 +42,14 @@ WHERE s.zone_id = ? AND r.consent_neighbour_alerts = 1 AND r.id <> ?
     AND c.number NOT IN ({OPTED_OUT_SUBQUERY})
 ORDER BY c.number, r.id
 """
+# Only to an address its owner proved by the emailed link (email_verify.py).
 _EMAIL_RECIPIENTS: Final = """
 SELECT r.email, r.id, r.language
 FROM resident r
 JOIN street s ON s.id = r.street_id
 JOIN neighbour_preference p ON p.resident_id = r.id
 WHERE s.zone_id = ? AND p.email_alerts = 1 AND r.email <> '' AND r.id <> ?
+    AND lower(p.verified_email) = lower(r.email)
 ORDER BY lower(r.email), r.id
 """
 _ALERT_COLUMNS: Final = (
@@ -89,6 +92,7 @@ class Decision:
     alert_id: int
     state: AlertState
     reason: str = ""
+    notice: bool = False  # a refusal notice was recorded, to flush
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +183,10 @@ def create_alert(
     assert alert_id is not None
     if state is AlertState.RELAYED:
         write_recipients(conn, alert_id, settings)
-    return Decision(alert_id, state, reason)
+    notice = bool(reason) and write_notice(
+        conn, alert_id, reason=reason, settings=settings, now_ms=now_ms
+    )
+    return Decision(alert_id, state, reason, notice)
 
 
 def decide(
@@ -202,6 +209,8 @@ def decide(
         return False
     if approve:
         write_recipients(conn, alert_id, settings)
+    else:
+        write_notice(conn, alert_id, reason="rejected", settings=settings, now_ms=now_ms)
     return True
 
 

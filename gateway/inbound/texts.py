@@ -27,6 +27,28 @@ _EMAIL_FOOTER: Final[dict[str, str]] = {
     "en": "You receive this email because you chose neighbour alerts by email."
     " To stop them: {where}",
 }
+_REFUSED: Final[dict[str, str]] = {
+    "fr": "{town}: votre alerte de voisin n'a pas ete relayee. {why}",
+    "en": "{town}: your neighbour alert was not relayed. {why}",
+}
+_REFUSED_WHY: Final[dict[str, dict[str, str]]] = {
+    "sender_limit": {
+        "fr": "Limite de {n} alertes par heure atteinte. Reessayez plus tard.",
+        "en": "You reached the limit of {n} alerts per hour. Try again later.",
+    },
+    "zone_limit": {
+        "fr": "Trop d'alertes dans votre secteur cette heure-ci. Urgence: appelez les secours.",
+        "en": "Too many alerts in your area this hour. Emergency: call emergency services.",
+    },
+    "no_zone": {
+        "fr": "Votre adresse n'a pas de secteur: completez votre profil.",
+        "en": "Your address has no area: complete your profile.",
+    },
+    "rejected": {
+        "fr": "Un moderateur de la ville l'a refusee.",
+        "en": "A town moderator declined it.",
+    },
+}
 # One SMS: a second part costs money and a reply must not invite a conversation.
 MAX_REPLY_PARTS: Final = 1
 
@@ -68,6 +90,12 @@ def relay_text(
         else:
             high = middle - 1
     return prefix + text[:low].rstrip() + _CUT_MARK
+
+
+def refusal_notice(language: str, *, reason: str, town: str, per_hour: int) -> str:
+    """Why an alert did not go out, in one SMS (GSM-7, no accents)."""
+    why = _REFUSED_WHY.get(reason, _REFUSED_WHY["rejected"])[language].format(n=per_hour)
+    return _REFUSED[language].format(town=town, why=why)
 
 
 def email_subject(language: str, *, town: str, name: str) -> str:

@@ -4,6 +4,9 @@ A town post is an ordinary neighbour alert with no resident behind it: the sende
 the town's, so the relay prefix reads "Ville de Démo: …", and it goes to the same members of
 the zone through the same recipients table and outbox flush. Staff posts skip the per-resident
 limits and moderation (staff are the moderators) and the block list (no number sends it).
+They are also exempt from the zone's hourly limit and do not count toward it (`by_town`): a
+police warning must go out whatever the neighbours posted, and must not use up the hour's
+allowance that lets a resident warn their street right after it.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ async def post_as_town(alerts: NeighbourAlerts, zone_id: int, body: str, *, by: 
         cursor = conn.execute(
             "INSERT INTO neighbour_alert (inbound_id, resident_id, zone_id, source,"
             " sender_number, sender_name, show_number, body, state, reason, decided_by,"
-            " created_at, decided_at) VALUES (NULL, NULL, ?, 'web', '', ?, '', ?, ?, '', ?, ?, ?)",
+            " created_at, decided_at, by_town)"
+            " VALUES (NULL, NULL, ?, 'web', '', ?, '', ?, ?, '', ?, ?, ?, 1)",
             (zone_id, settings.town_name, text, AlertState.RELAYED.value, by, now_ms, now_ms),
         )
         alert_id = cursor.lastrowid

@@ -46,3 +46,16 @@ def display(e164: str) -> str:
     except NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def spellings(e164: str) -> list[str]:
+    """The ways a number may be written in stored text: E.164, without +, national forms."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return [e164]
+    national = str(number.national_number)
+    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    forms = [e164, e164.lstrip("+"), national, "0" + national, shown]
+    forms.append(shown.replace("(", "").replace(") ", " "))  # as the neighbour relay shows it
+    return list(dict.fromkeys(forms))

@@ -103,6 +103,12 @@ class Residents:
                     resident_id,
                 ),
             )
+            # A new email address must be proved again before neighbour-alert copies go to it.
+            await conn.execute(
+                "UPDATE neighbour_preference SET verified_email = '' WHERE resident_id = ?"
+                " AND lower(verified_email) <> lower(?)",
+                (resident_id, profile.email),
+            )
 
     async def set_language(self, resident_id: int, language: str) -> None:
         """The language chosen with the page toggle also becomes the messages' language."""
@@ -117,18 +123,6 @@ class Residents:
             await conn.execute(
                 "UPDATE resident SET sms_prompt_done = 1 WHERE id = ?", (resident_id,)
             )
-
-    async def delete(self, resident_id: int) -> list[str]:
-        """Delete the resident (contacts and sessions cascade); returns every number it had."""
-        async with self._db.write() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT phone FROM resident WHERE id = ?"
-                " UNION SELECT number FROM contact WHERE resident_id = ?",
-                (resident_id, resident_id),
-            )
-            numbers = sorted(str(row[0]) for row in rows)
-            await conn.execute("DELETE FROM resident WHERE id = ?", (resident_id,))
-        return numbers
 
     # Contacts
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,16 +13,18 @@ from gateway.events import EventBus
 from gateway.outbox import Channel, MessageClass, NewMessage, Outbox
 from gateway.residents import passwords
 from gateway.residents.budgets import SendBudgets
-from gateway.residents.codes import CodeCheck, OneTimeCodes, Purpose
+from gateway.residents.codes import CODE_DIGITS, CodeCheck, OneTimeCodes, Purpose
+from gateway.residents.erase import erase_resident
 from gateway.residents.errors import InvalidNumber, ResidentError
 from gateway.residents.keys import Keyring
 from gateway.residents.models import Contact, ContactKind, Resident
-from gateway.residents.phones import normalize
+from gateway.residents.phones import normalize, spellings
 from gateway.residents.repository import Residents
-from gateway.residents.sessions import Sessions
+from gateway.residents.sessions import Session, Sessions
 from gateway.residents.settings import ResidentSettings
 from gateway.residents.streets import Streets
 from gateway.residents.texts import code_message, notice_message
+from gateway.residents.throttle import SignInThrottle
 from gateway.storage.database import Database
 from gateway.storage.times import utc_now
 
@@ -39,6 +42,21 @@ class WrongPassword(ResidentError):
     """The current password typed on the change-password page is not the right one."""
 
     code = "wrong_password"
+
+
+class SignInLocked(ResidentError):
+    """Too many failed sign-ins for this number or address: wait. Said the same way whether
+    or not the number has an account."""
+
+    code = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A successful sign-in; `choose_password` when it was with a one-time code."""
+
+    resident: Resident
+    choose_password: bool = False
 
 
 class DuplicateContact(ResidentError):
@@ -71,6 +89,15 @@ class ResidentService:
             db, keys, lifetime=settings.otp_lifetime, max_tries=settings.otp_max_tries, clock=clock
         )
         self.budgets = SendBudgets(db, keys, settings, clock=clock)
+        self.throttle = SignInThrottle(
+            db,
+            keys,
+            number_limit=settings.signin_number_failures,
+            client_limit=settings.signin_client_failures,
+            lock_base=settings.signin_lock,
+            clock=clock,
+        )
+        self._db = db
         self._outbox = outbox
         self._bus = bus
         self._clock = clock
@@ -145,6 +172,45 @@ class ResidentService:
         if not await passwords.verify_password(stored, password):
             return None
         return resident
+
+    async def sign_in(
+        self, raw_phone: str, secret: str, *, client: str, language: str
+    ) -> SignIn | None:
+        """The login form: a password, or (as the seed's flow has it) the 6-digit code just
+        received after "Nouvel usager" or "Mot de passe oublié?", which then asks for a new
+        password. Throttled per number and per address; SignInLocked while locked."""
+        try:
+            phone = self.normalize(raw_phone)
+        except InvalidNumber:
+            phone = ""
+        counted = phone or " ".join(raw_phone.split())[:40]
+        if await self.throttle.locked(counted, client) is not None:
+            raise SignInLocked()
+        resident = await self.residents.by_phone(phone) if phone else None
+        stored = resident.password_hash if resident is not None else None
+        if await passwords.verify_password(stored, secret) and resident is not None:
+            await self.throttle.succeeded(phone)
+            return SignIn(resident)
+        # A password is at least 8 characters, so 6 digits can only be a code.
+        code = secret.strip()
+        if phone and len(code) == CODE_DIGITS and code.isascii() and code.isdigit():
+            signed = await self._sign_in_with_code(phone, code, resident, language)
+            if signed is not None:
+                await self.throttle.succeeded(phone)
+                return signed
+        failure = await self.throttle.failed(counted, client)
+        for kind in failure.bursts:
+            self._bus.publish("alarm", source="residents", budget=f"signin_{kind.value}")
+            _LOGGER.warning("failed sign-ins: %s limit reached", kind.value)
+        return None
+
+    async def choose_password(
+        self, resident: Resident, new_password: str, *, keep: Session | None
+    ) -> None:
+        """After a sign-in with a code: the password chosen; sessions other than `keep` end."""
+        self._check_policy(new_password)
+        await self.residents.set_password(resident.id, await passwords.hash_password(new_password))
+        await self.sessions.end_all(resident.id, keep=keep)
 
     async def complete_reset(self, phone: str, code: str, new_password: str) -> Resident:
         """Check the rules, then the code; set the password and end the other sessions."""
@@ -241,12 +307,35 @@ class ResidentService:
         }
 
     async def delete_account(self, resident_id: int) -> None:
-        """The resident, contacts, sessions, and the codes and budget trail of every number."""
-        numbers = await self.residents.delete(resident_id)
-        for fallback in await self.codes.forget(numbers):
+        """The resident and every trace of their numbers: contacts, sessions, codes, budget
+        trail, outbox rows, texts received, neighbour alerts and campaign lists."""
+        _numbers, exclusive = await self._db.write_fn(
+            lambda conn: erase_resident(conn, resident_id)
+        )
+        for fallback in await self.codes.forget(exclusive):
             await self._cancel_fallback(fallback)
-        await self.budgets.forget(numbers)
+        await self.budgets.forget(exclusive)
+        await self.throttle.forget(exclusive)
+        for number in exclusive:
+            await self._outbox.forget_destination(number, spellings(number)[1:])
         _LOGGER.info("resident %d deleted their account", resident_id)
+
+    async def _sign_in_with_code(
+        self, phone: str, code: str, resident: Resident | None, language: str
+    ) -> SignIn | None:
+        """A registration code creates the account; a reset code opens the existing one (its
+        password stays valid until a new one is chosen)."""
+        purpose = Purpose.REGISTER if resident is None else Purpose.RESET
+        if await self._check_code(phone, purpose, code) is not CodeCheck.OK:
+            return None
+        if resident is None:
+            # No password yet: an unguessable one until the resident chooses theirs.
+            unusable = await passwords.hash_password(secrets.token_urlsafe(32))
+            resident = await self.residents.create(phone, unusable, language)
+            if resident is None:
+                return None
+            _LOGGER.info("resident %d registered (signed in with the code)", resident.id)
+        return SignIn(resident, choose_password=True)
 
     def _check_policy(self, password: str) -> None:
         passwords.check_policy(

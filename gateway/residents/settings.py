@@ -23,6 +23,9 @@ CONFIG_KEYS: dict[str, str] = {
     "residents.session_idle_s": "session_idle",
     "residents.session_absolute_s": "session_absolute",
     "residents.captcha_max_number": "captcha_max_number",
+    "residents.signin_number_failures": "signin_number_failures",
+    "residents.signin_client_failures": "signin_client_failures",
+    "residents.signin_lock_s": "signin_lock",
 }
 
 
@@ -53,6 +56,11 @@ class ResidentSettings:
     session_absolute: timedelta = timedelta(hours=12)
     # ALTCHA work factor: about 0.5 s on a cheap phone at the default.
     captcha_max_number: int = 100_000
+    # Failed sign-ins before a lock: a person mistypes a few times; a guesser tries thousands.
+    # An address is shared by a household or the town hall's wifi, hence the higher limit.
+    signin_number_failures: int = 5
+    signin_client_failures: int = 20
+    signin_lock: timedelta = timedelta(minutes=1)
     password_min_length: int = 8
     password_max_length: int = 128
 
@@ -66,7 +74,13 @@ class ResidentSettings:
             value = values[key]
             if name == "regions":
                 value = tuple(r.strip().upper() for r in str(value).split(",") if r.strip())
-            elif name in {"otp_lifetime", "voice_fallback", "session_idle", "session_absolute"}:
+            elif name in {
+                "otp_lifetime",
+                "voice_fallback",
+                "session_idle",
+                "session_absolute",
+                "signin_lock",
+            }:
                 value = timedelta(seconds=float(value))
             kwargs[name] = value
         return cls(**kwargs)

@@ -253,3 +253,36 @@ FROM (SELECT DISTINCT priority FROM message_class{only}) AS p, {_channels(channe
 
 # The parts one modem sent recently: its SIM's daily cap survives a restart.
 PART_TIMES = "SELECT sent_at FROM message_part WHERE modem = ? AND sent_at >= ?"
+
+# Account deletion (Outbox.forget_destination). What is still queued is cancelled; every row
+# to the number then loses its destination and body. A row a modem holds right now gets
+# valid_until = now as well, so a retry expires instead of going anywhere. ERASED_DESTINATION
+# passes the destination CHECK and is no subscriber's number anywhere (no country code 0, and
+# +1 0… is no NANP area code), nor an emergency number.
+ERASED_DESTINATION = "+10"
+
+FORGET_CANCEL_QUEUED = """
+UPDATE message SET state = 'cancelled', finished_at = :now, updated_at = :now,
+    last_error = 'recipient erased'
+WHERE destination = :destination AND state = 'queued'
+"""
+
+FORGET_ERASE = """
+UPDATE message SET destination = :erased, body = '', updated_at = :now,
+    idempotency_key = CASE WHEN idempotency_key IS NULL THEN NULL ELSE 'erased:' || id END,
+    valid_until = CASE WHEN state = 'sending' THEN :now ELSE valid_until END
+WHERE destination = :destination
+RETURNING id
+"""
+
+# A status report's recipient is the number as the SMSC wrote it (with or without + and
+# country code): matched by the message it belongs to and by every form of the number.
+FORGET_STATUS_REPORTS = """
+UPDATE status_report SET recipient = NULL
+WHERE recipient IS NOT NULL AND (
+    recipient IN (SELECT value FROM json_each(:forms))
+    OR part_id IN (
+        SELECT p.id FROM message_part p WHERE p.message_id IN (SELECT value FROM json_each(:ids))
+    )
+)
+"""

@@ -77,6 +77,12 @@ async def add_resident(
         await residents.add_contact(resident.id, ContactKind.SMS, number, "", verified=True)
     if email_alerts:
         await gateway.router.alerts.set_email_alerts(resident.id, True)
+        if email:  # as if the resident had opened the verification link
+            async with gateway.db.write() as conn:
+                await conn.execute(
+                    "UPDATE neighbour_preference SET verified_email = ? WHERE resident_id = ?",
+                    (email, resident.id),
+                )
     return resident.id
 
 

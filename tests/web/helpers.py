@@ -32,8 +32,9 @@ def fast_settings(**overrides: Any) -> ResidentSettings:
     return ResidentSettings(**values)
 
 
-def make_config(tmp_path: Path) -> config_module.Config:
-    return config_module.from_mapping({}, {"storage.path": str(tmp_path / "tocsin.sqlite")})
+def make_config(tmp_path: Path, **overrides: Any) -> config_module.Config:
+    values: dict[str, Any] = {"storage.path": str(tmp_path / "tocsin.sqlite"), **overrides}
+    return config_module.from_mapping({}, values)
 
 
 @dataclass
@@ -157,10 +158,11 @@ class Web:
 
 @contextlib.asynccontextmanager
 async def running_web(
-    tmp_path: Path, settings: ResidentSettings | None = None
+    tmp_path: Path, settings: ResidentSettings | None = None, **overrides: Any
 ) -> AsyncIterator[Web]:
-    """A Gateway with no modem (messages stay queued) and the app around it, lifespan run."""
-    async with Gateway(make_config(tmp_path), ()) as gateway:
+    """A Gateway with no modem (messages stay queued) and the app around it, lifespan run;
+    `overrides` are gateway config values (dotted keys)."""
+    async with Gateway(make_config(tmp_path, **overrides), ()) as gateway:
         assert gateway.db is not None
         await load_sample_streets(gateway.db, "Ville de Démo")
         app = create_app(gateway, settings=settings or fast_settings(), simulator=None)

@@ -236,6 +236,8 @@ WORDS = {
         "profile": "Mon profil",
         "neighbours": "Alertes de voisins",
         "reset_done": "Votre mot de passe a été modifié. Connectez-vous avec le nouveau.",
+        "to_login": "Aller à la connexion",
+        "chosen": "Votre mot de passe est enregistré. Utilisez-le à la prochaine connexion.",
     },
     "en": {
         "new_user": "New user",
@@ -268,6 +270,8 @@ WORDS = {
         "profile": "My profile",
         "neighbours": "Neighbour alerts",
         "reset_done": "Your password has been changed. Sign in with the new one.",
+        "to_login": "Go to sign-in",
+        "chosen": "Your password is saved. Use it the next time you sign in.",
     },
 }
 
@@ -384,5 +388,29 @@ def test_resident_journey(
             page.wait_for_url("**/neighbours")
             person.check()
             assert page.get_by_role("heading", level=1).inner_text() == words["neighbours"]
+
+            # The seed's way: "Mot de passe oublié?", then the code itself as the password,
+            # then a password of one's own.
+            page.get_by_role("button", name=words["logout"]).click()
+            page.wait_for_url("**/login")
+            page.get_by_role("link", name=words["forgot"]).click()
+            seen = len(person.inbox(login_phone))
+            page.get_by_label(words["phone"]).fill(local)
+            page.get_by_label(words["robot"]).check()
+            page.get_by_role("button", name=words["send"]).click()
+            page.wait_for_url("**/reset")
+            code = person.wait_for_code(login_phone, seen)
+            page.get_by_role("link", name=words["to_login"]).click()
+            page.wait_for_url("**/login")
+            page.get_by_label(words["phone"]).fill(local)
+            page.get_by_label(field(words["password"])).fill(code)
+            page.get_by_role("button", name=words["login"], exact=True).click()
+            page.wait_for_url("**/password/new")
+            person.check()
+            page.get_by_label(words["new_password"]).fill("une troisième phrase secrète")
+            page.get_by_role("button", name=words["save"]).click()
+            page.wait_for_url("**/profile")
+            person.check()
+            assert page.get_by_text(words["chosen"]).is_visible()
     finally:
         context.close()

@@ -4,13 +4,16 @@ and a post to one community labelled as the town."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.campaigns.models import Role
-from gateway.inbound import town
+from gateway.inbound import history, town
 from gateway.inbound.lists import block_sender, blocked_senders, unblock_sender
 from gateway.inbound.relay import MAX_POST_CHARS, EmptyAlert, NeighbourAlerts
 from gateway.residents.errors import InvalidNumber
@@ -20,7 +23,8 @@ from web.admin.visit import AdminVisit, admin_page
 from web.i18n import N_
 
 PAGE: Final = "/admin/neighbours"
-LIST_SIZE: Final = 100
+MAX_FILTER: Final = 80
+_FILTER_KEYS: Final = ("zone", "state", "sender", "from", "to")
 MAX_REASON: Final = 200
 
 STATE_LABELS: Final[dict[str, str]] = {
@@ -34,6 +38,16 @@ REASON_LABELS: Final[dict[str, str]] = {
     "blocked": N_("expéditeur bloqué"),
     "sender_limit": N_("trop d'alertes de cet expéditeur"),
     "zone_limit": N_("trop d'alertes dans ce secteur"),
+}
+DELIVERY_LABELS: Final[dict[str, str]] = {
+    "queued": N_("en attente"),
+    "sending": N_("en cours d'envoi"),
+    "sent": N_("envoyé"),
+    "delivered": N_("remis"),
+    "failed": N_("échec"),
+    "expired": N_("expiré"),
+    "cancelled": N_("annulé"),
+    "unknown": N_("résultat inconnu"),
 }
 NEIGHBOUR_ERRORS: Final[dict[str, str]] = {
     "number": N_("Entrez un numéro de téléphone valide."),
@@ -51,8 +65,31 @@ NOTICE_POSTED: Final = N_("Le message de la ville est relayé au secteur.")
 
 @admin_page()
 async def overview(visit: AdminVisit) -> Response:
-    """Every alert newest first, the moderation queue, the block list, the town's post form."""
+    """Alerts newest first (filtered, paged), the moderation queue, the block list, the town's
+    post form."""
     return await _render(visit)
+
+
+@admin_page()
+async def detail(visit: AdminVisit) -> Response:
+    """One alert with each recipient and where their SMS or email copy is."""
+    alert_id = int(visit.request.path_params["alert_id"])
+    alerts = _alerts(visit)
+    alert = await alerts.get(alert_id)
+    if alert is None:
+        return visit.render("admin/error.html", {"reason": "not_found"}, 404)
+    context: dict[str, Any] = {
+        "alert": alert,
+        "recipients": await history.recipients(alerts, alert_id),
+        "delivery": (await town.deliveries(alerts, [alert_id])).get(alert_id),
+        "town_name": alerts.settings.town_name,
+        "STATE_LABELS": STATE_LABELS,
+        "REASON_LABELS": REASON_LABELS,
+        "DELIVERY_LABELS": DELIVERY_LABELS,
+        "clock": clock,
+        "display": display,
+    }
+    return visit.render("admin/neighbour.html", context)
 
 
 @admin_page(role=Role.OPERATOR)
@@ -154,10 +191,17 @@ async def _render(
     status: int = 200,
 ) -> Response:
     alerts = _alerts(visit)
-    recent = await alerts.recent(LIST_SIZE)
+    wanted, shown = _filters(visit)
+    number = 1
+    with contextlib.suppress(ValueError):
+        number = int(visit.request.query_params.get("page", "1"))
+    found = await history.search(alerts, wanted, number)
     context: dict[str, Any] = {
-        "alerts": recent,
-        "deliveries": await town.deliveries(alerts, [a.id for a in recent]),
+        "alerts": found.alerts,
+        "found": found,
+        "filters": shown,
+        "page_link": _page_link(shown),
+        "deliveries": await town.deliveries(alerts, [a.id for a in found.alerts]),
         "pending": await alerts.pending(),
         "blocks": await blocked_senders(town.database(alerts)),
         "zones": await visit.service.reference.zones(),
@@ -176,6 +220,48 @@ async def _render(
     return visit.render("admin/neighbours.html", context, status)
 
 
+def _filters(visit: AdminVisit) -> tuple[history.AlertFilter, dict[str, str]]:
+    """The list's filters from the query string; what cannot be read is ignored (and shown
+    blank), so a hand-edited address never errors."""
+    query = visit.request.query_params
+    shown = {key: query.get(key, "").strip()[:MAX_FILTER] for key in _FILTER_KEYS}
+    zone_id: int | None = None
+    with contextlib.suppress(ValueError):
+        zone_id = int(shown["zone"]) if shown["zone"] else None
+    if shown["state"] not in STATE_LABELS:
+        shown["state"] = ""
+    since, before = _day(shown["from"]), _day(shown["to"])
+    if since is None:
+        shown["from"] = ""
+    if before is None:
+        shown["to"] = ""
+    wanted = history.AlertFilter(
+        zone_id=zone_id,
+        state=shown["state"],
+        sender=shown["sender"],
+        since=since,
+        before=before + timedelta(days=1) if before is not None else None,
+    )
+    return wanted, shown
+
+
+def _day(text: str) -> datetime | None:
+    """Local midnight of a YYYY-MM-DD date (what <input type="date"> sends)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day).astimezone()
+
+
+def _page_link(shown: dict[str, str]) -> Callable[[int], str]:
+    def link(page: int) -> str:
+        kept = {k: v for k, v in shown.items() if v}
+        return PAGE + "?" + urlencode({**kept, "page": page}) + "#list-title"
+
+    return link
+
+
 def _alerts(visit: AdminVisit) -> NeighbourAlerts:
     alerts: NeighbourAlerts = visit.request.app.state.neighbours
     return alerts
@@ -186,5 +272,6 @@ ROUTES: Final = [
     Route("/neighbours/post", post, methods=["POST"]),
     Route("/neighbours/blocks", block, methods=["POST"]),
     Route("/neighbours/blocks/remove", unblock, methods=["POST"]),
+    Route("/neighbours/{alert_id:int}", detail, methods=["GET"]),
     Route("/neighbours/{alert_id:int}/{action:str}", decide, methods=["POST"]),
 ]
