@@ -15,8 +15,6 @@ from typing import Any
 
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
-from gateway.service import Gateway
-from gateway.webserver import serve_web
 from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.types import DeliveryReport, ReceivedSms
@@ -191,17 +189,9 @@ async def _run(args: argparse.Namespace) -> int:
         return _fail(f"bad configuration: {exc}")
     if not config.modems:
         return _fail(f"{args.config}: no [[modems]] configured (try `tocsin demo`)")
-    async with Gateway(config) as gateway:
-        _LOGGER.info("running with %d modem(s)", len(gateway.pool.workers))
-        host, port = config.get_str("web.host"), config.get_int("web.port")
-        await serve_web(
-            gateway,
-            host=host,
-            port=port,
-            tls=config.get_str("web.tls"),
-            tls_dir=Path(config.get_str("web.tls_dir")),
-        )  # until SIGTERM
-        await asyncio.Event().wait()
+    from gateway.lifecycle import run_service  # noqa: PLC0415 - the web stack, for `run` only
+
+    await run_service(config)
     return 0
 
 
