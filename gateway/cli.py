@@ -94,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080, help="port of the web pages")
     demo.set_defaults(run=_demo)
 
-    admin = commands.add_parser("admin", help="staff accounts of the admin console: create, reset-password")
+    admin = commands.add_parser(
+        "admin", help="staff accounts of the admin console: create, reset-password"
+    )
     admin_commands = admin.add_subparsers(title="admin commands", metavar="ACTION")
     create = admin_commands.add_parser("create", help="create a staff account (asks a password)")
     create.add_argument("--username", required=True)
