@@ -16,6 +16,8 @@ from gateway.events import EventBus
 from gateway.inbound.router import InboundRouter
 from gateway.inbound.settings import InboundSettings
 from gateway.outbox import Outbox, RecoveryReport
+from gateway.retention import start_scheduled as start_retention
+from gateway.retention import stop_scheduled as stop_retention
 from gateway.speech import EspeakEngine, Speech
 from gateway.storage.database import Database
 from gateway.storage.inbox import Inbox, pdu_hash
@@ -40,6 +42,7 @@ class Gateway:
         self._calls: CallRunner | None = None
         self._lock: ServiceLock | None = None
         self._backups: asyncio.Task[None] | None = None
+        self._retention: asyncio.Task[None] | None = None
 
     @property
     def outbox(self) -> Outbox:
@@ -112,10 +115,13 @@ class Gateway:
         )
         self._pool.start()
         self._backups = start_scheduled(self.config)
+        self._retention = start_retention(self.db, self.config)
 
     async def stop(self) -> None:
         await stop_scheduled(self._backups)
         self._backups = None
+        await stop_retention(self._retention)
+        self._retention = None
         if self._pool is not None:
             await self._pool.stop()
             self._pool = None

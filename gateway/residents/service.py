@@ -144,6 +144,8 @@ class ResidentService:
         stored = resident.password_hash if resident is not None else None
         if not await passwords.verify_password(stored, password):
             return None
+        assert resident is not None
+        await self.residents.mark_login(resident.id)
         return resident
 
     async def complete_reset(self, phone: str, code: str, new_password: str) -> Resident:
