@@ -148,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
         "certificate", help="make the HTTPS certificate now if there is none (install script)"
     )
     _config_argument(certificate)
+    certificate.add_argument(
+        "--dir", type=Path, default=None, help="where to put it (default: web.tls_dir)"
+    )
     certificate.set_defaults(run=_certificate)
 
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
@@ -301,7 +304,8 @@ async def _certificate(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         return _fail(f"bad configuration: {exc}")
-    paths = ensure_certificate(Path(config.get_str("web.tls_dir")), config.get_str("web.host"))
+    directory = args.dir if args.dir is not None else Path(config.get_str("web.tls_dir"))
+    paths = ensure_certificate(directory, config.get_str("web.host"))
     print(paths.certificate, flush=True)
     return 0
 
