@@ -10,6 +10,7 @@ import os
 import re
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,15 @@ _SIDECARS: Final = ("-wal", "-shm")
 DEFAULT_BACKUP_DIR: Final = "backups"
 # Large enough that a copy is a few hundred syscalls, small enough to stay out of memory.
 _COPY_CHUNK: Final = 1 << 20
+# Stages a backup reports to a progress display: copied, checked, made durable, pruned.
+BACKUP_STAGES: Final = 4
+
+# (done, total), called as a backup or restore advances (from a worker thread); for the CLI.
+ProgressFn = Callable[[int, int], None]
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    """The default: nobody is watching."""
 
 
 class BackupError(Exception):
@@ -89,19 +99,30 @@ def backup_dir(config: Config) -> Path:
     return Path(config.get_str("storage.path")).parent / DEFAULT_BACKUP_DIR
 
 
-async def backup(db_path: Path, dest_dir: Path, *, keep: int, now: datetime | None = None) -> Path:
+async def backup(
+    db_path: Path,
+    dest_dir: Path,
+    *,
+    keep: int,
+    now: datetime | None = None,
+    progress: ProgressFn = _no_progress,
+) -> Path:
     """Copy the live database to dest_dir, checked and durable, then prune to `keep` copies."""
     if keep < 1:
         raise ValueError("keep must be at least 1, or the new backup would be deleted")
     when = now or datetime.now(UTC)
     final = dest_dir / when.astimezone(UTC).strftime(BACKUP_NAME_FORMAT)
-    path = await asyncio.to_thread(_backup_sync, Path(db_path), Path(dest_dir), final)
+    progress(0, BACKUP_STAGES)
+    path = await asyncio.to_thread(_backup_sync, Path(db_path), Path(dest_dir), final, progress)
     await asyncio.to_thread(prune, Path(dest_dir), keep=keep)
+    progress(BACKUP_STAGES, BACKUP_STAGES)
     _LOGGER.info("backup written to %s", path)
     return path
 
 
-def _backup_sync(db_path: Path, dest_dir: Path, final: Path) -> Path:
+def _backup_sync(
+    db_path: Path, dest_dir: Path, final: Path, progress: ProgressFn = _no_progress
+) -> Path:
     if not db_path.is_file():
         raise BackupError(f"{db_path}: no such database")
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -115,9 +136,11 @@ def _backup_sync(db_path: Path, dest_dir: Path, final: Path) -> Path:
             target = sqlite3.connect(tmp)
             try:
                 source.backup(target, pages=PAGES_PER_STEP)
+                progress(1, BACKUP_STAGES)
                 # A standalone file: no -wal beside it to lose when the copy is moved.
                 target.execute("PRAGMA journal_mode = DELETE")
                 problems = _integrity(target)
+                progress(2, BACKUP_STAGES)
             finally:
                 target.close()
         finally:
@@ -127,6 +150,7 @@ def _backup_sync(db_path: Path, dest_dir: Path, final: Path) -> Path:
         _fsync_file(tmp)
         os.replace(tmp, final)
         _fsync_dir(dest_dir)
+        progress(3, BACKUP_STAGES)
     except sqlite3.Error as exc:
         raise BackupError(f"backup of {db_path} failed: {exc}") from exc
     finally:
@@ -144,12 +168,12 @@ def prune(dest_dir: Path, *, keep: int) -> list[Path]:
     return doomed
 
 
-async def restore(backup_file: Path, db_path: Path) -> None:
+async def restore(backup_file: Path, db_path: Path, *, progress: ProgressFn = _no_progress) -> None:
     """Put a checked backup in place of the database, keeping the old one beside it."""
-    await asyncio.to_thread(_restore_sync, Path(backup_file), Path(db_path))
+    await asyncio.to_thread(_restore_sync, Path(backup_file), Path(db_path), progress)
 
 
-def _restore_sync(backup_file: Path, db_path: Path) -> None:
+def _restore_sync(backup_file: Path, db_path: Path, progress: ProgressFn = _no_progress) -> None:
     if not backup_file.is_file():
         raise BackupError(f"{backup_file}: no such backup")
     _check_backup(backup_file)
@@ -171,9 +195,14 @@ def _restore_sync(backup_file: Path, db_path: Path) -> None:
         fd, tmp_name = tempfile.mkstemp(prefix=".restoring-", dir=db_path.parent)
         tmp = Path(tmp_name)
         try:
+            total = backup_file.stat().st_size
+            copied = 0
+            progress(0, total)
             with os.fdopen(fd, "wb") as out, backup_file.open("rb") as src:
                 while chunk := src.read(_COPY_CHUNK):
                     out.write(chunk)
+                    copied += len(chunk)
+                    progress(copied, total)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, db_path)

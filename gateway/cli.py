@@ -16,8 +16,7 @@ from typing import Any
 from gateway import logs
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
-from gateway.service import Gateway
-from gateway.webserver import serve_web
+from gateway.ops.progress import progress
 from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.types import DeliveryReport, ReceivedSms
@@ -95,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080, help="port of the web pages")
     demo.set_defaults(run=_demo)
 
-    admin = commands.add_parser("admin", help="staff accounts of the admin console")
+    admin = commands.add_parser(
+        "admin", help="staff accounts of the admin console: create, reset-password"
+    )
     admin_commands = admin.add_subparsers(title="admin commands", metavar="ACTION")
     create = admin_commands.add_parser("create", help="create a staff account (asks a password)")
     create.add_argument("--username", required=True)
@@ -110,6 +111,47 @@ def _parser() -> argparse.ArgumentParser:
         "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
     )
     create.set_defaults(run=_admin_create)
+    reset = admin_commands.add_parser(
+        "reset-password", help="a new password for a staff account (printed, or asked)"
+    )
+    reset.add_argument("--username", required=True)
+    how = reset.add_mutually_exclusive_group()
+    how.add_argument("--prompt", action="store_true", help="ask for the new password twice")
+    how.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    _config_argument(reset)
+    reset.add_argument(
+        "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
+    )
+    reset.set_defaults(run=_admin_reset)
+
+    streets = commands.add_parser("streets", help="the town's street list: import")
+    streets_commands = streets.add_subparsers(title="streets commands", metavar="ACTION")
+    streets_import = streets_commands.add_parser(
+        "import", help="add or move streets from a CSV file (columns name, zone)"
+    )
+    streets_import.add_argument("file", type=Path, help="CSV, UTF-8, header row name,zone")
+    streets_import.add_argument(
+        "--city", default=None, help="city of these streets (default: residents.city)"
+    )
+    _config_argument(streets_import)
+    streets_import.set_defaults(run=_streets_import)
+
+    doctor = commands.add_parser(
+        "doctor", help="check config, modems, SIMs, disk, clock, certificate and database"
+    )
+    _config_argument(doctor)
+    doctor.set_defaults(run=_doctor)
+
+    certificate = commands.add_parser(
+        "certificate", help="make the HTTPS certificate now if there is none (install script)"
+    )
+    _config_argument(certificate)
+    certificate.add_argument(
+        "--dir", type=Path, default=None, help="where to put it (default: web.tls_dir)"
+    )
+    certificate.set_defaults(run=_certificate)
 
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
     backup.add_argument(
@@ -129,8 +171,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.set_defaults(run=_restore)
 
-    modem = commands.add_parser("modem", help="talk to one modem by hand")
+    modem = commands.add_parser("modem", help="modems by hand: scan, probe, send, listen")
     modem_commands = modem.add_subparsers(title="modem commands", metavar="ACTION")
+    scan = modem_commands.add_parser(
+        "scan", help="find the serial ports that answer AT and show what is behind each"
+    )
+    scan.add_argument("ports", nargs="*", help="more ports to try (beyond the usual USB ones)")
+    scan.add_argument("--baud", type=int, default=115200)
+    scan.add_argument("--timeout", type=float, default=None, help="seconds per port (default 4)")
+    scan.add_argument("--json", action="store_true", help="one JSON object per port")
+    scan.set_defaults(run=_scan)
     probe = modem_commands.add_parser("probe", help="identity, operator, registration, signal")
     send = modem_commands.add_parser("send", help="send one SMS")
     send.add_argument("--to", required=True, help="destination number (E.164, e.g. +15145550101)")
@@ -145,6 +195,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--pin", default=None, help="SIM PIN, if the SIM asks for one")
         sub.set_defaults(run=run)
     return parser
+
+
+def _config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
+    )
 
 
 async def _until_signal(work: Awaitable[int]) -> int:
@@ -191,17 +247,9 @@ async def _run(args: argparse.Namespace) -> int:
         return _fail(f"bad configuration: {exc}")
     if not config.modems:
         return _fail(f"{args.config}: no [[modems]] configured (try `tocsin demo`)")
-    async with Gateway(config) as gateway:
-        _LOGGER.info("running with %d modem(s)", len(gateway.pool.workers))
-        host, port = config.get_str("web.host"), config.get_int("web.port")
-        await serve_web(
-            gateway,
-            host=host,
-            port=port,
-            tls=config.get_str("web.tls"),
-            tls_dir=Path(config.get_str("web.tls_dir")),
-        )  # until SIGTERM
-        await asyncio.Event().wait()
+    from gateway.lifecycle import run_service  # noqa: PLC0415 - the web stack, for `run` only
+
+    await run_service(config)
     return 0
 
 
@@ -209,6 +257,57 @@ async def _admin_create(args: argparse.Namespace) -> int:
     from gateway.campaigns.cli import create_admin  # noqa: PLC0415 - only this command needs it
 
     return await create_admin(args)
+
+
+async def _admin_reset(args: argparse.Namespace) -> int:
+    from gateway.campaigns.cli import reset_password  # noqa: PLC0415 - only this command needs it
+
+    return await reset_password(args)
+
+
+async def _streets_import(args: argparse.Namespace) -> int:
+    from gateway.ops.streets import import_streets  # noqa: PLC0415 - this command only
+
+    return await import_streets(args)
+
+
+async def _scan(args: argparse.Namespace) -> int:
+    from gateway.ops import scan  # noqa: PLC0415 - this command only
+
+    ports = scan.candidate_ports(args.ports)
+    if not ports:
+        return _fail("no serial port found (is the modem plugged in? try `lsusb`)")
+    timeout = args.timeout if args.timeout is not None else scan.SCAN_TIMEOUT_S
+    results = await scan.scan(ports, baudrate=args.baud, timeout=timeout)
+    for result in results:
+        if args.json:
+            found = result.survey.as_dict() if result.survey is not None else {}
+            _print({"port": result.port, "device": result.device, "error": result.error, **found})
+        else:
+            print(scan.describe(result), flush=True)
+    return 0 if any(r.survey is not None for r in results) else 1
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    from gateway.ops.doctor import Level, diagnose  # noqa: PLC0415 - this command only
+
+    findings = await diagnose(args.config)
+    for finding in findings:
+        print(finding.line(), flush=True)
+    return 1 if any(f.level is Level.FAIL for f in findings) else 0
+
+
+async def _certificate(args: argparse.Namespace) -> int:
+    from gateway.tls import ensure_certificate  # noqa: PLC0415 - this command only
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(f"bad configuration: {exc}")
+    directory = args.dir if args.dir is not None else Path(config.get_str("web.tls_dir"))
+    paths = ensure_certificate(directory, config.get_str("web.host"))
+    print(paths.certificate, flush=True)
+    return 0
 
 
 async def _backup(args: argparse.Namespace) -> int:
@@ -220,9 +319,13 @@ async def _backup(args: argparse.Namespace) -> int:
         return _fail(f"bad configuration: {exc}")
     dest = args.to if args.to is not None else backup_dir(config)
     try:
-        path = await backup(
-            Path(config.get_str("storage.path")), dest, keep=max(1, config.get_int("backup.keep"))
-        )
+        with progress("backup", stream=sys.stderr) as advance:
+            path = await backup(
+                Path(config.get_str("storage.path")),
+                dest,
+                keep=max(1, config.get_int("backup.keep")),
+                progress=advance,
+            )
     except (BackupError, OSError) as exc:
         return _fail(f"backup failed: {exc}")
     print(path, flush=True)
@@ -238,7 +341,8 @@ async def _restore(args: argparse.Namespace) -> int:
         return _fail(f"bad configuration: {exc}")
     db_path = Path(config.get_str("storage.path"))
     try:
-        await restore(args.file, db_path)
+        with progress("restore", stream=sys.stderr) as advance:
+            await restore(args.file, db_path, progress=advance)
     except (BackupError, OSError) as exc:
         return _fail(f"restore failed: {exc}")
     print(f"{db_path} restored from {args.file}", flush=True)

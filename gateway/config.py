@@ -240,6 +240,33 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "",
         "If set, /metrics also wants the header Authorization: Bearer <token>.",
     ),
+    # Retention purge (gateway/retention.py), daily; 0 keeps forever.
+    Setting(
+        "retention.neighbour_alert_days",
+        90,
+        "Days neighbour alerts (texts and relays) are kept once relayed or refused; 0: forever.",
+        int,
+    ),
+    Setting(
+        "retention.inbound_days",
+        90,
+        "Days received SMS are kept once routed; 0: forever.",
+        int,
+    ),
+    Setting("retention.audit_days", 365, "Days audit-log entries are kept; 0: forever.", int),
+    Setting(
+        "retention.message_body_days",
+        30,
+        "Days the text of a finished outgoing message is kept (the row stays); 0: forever.",
+        int,
+    ),
+    Setting(
+        "retention.inactive_account_days",
+        0,
+        "Days after which an unused account goes: residents with nothing to receive alerts on "
+        "and no sign-in are deleted, staff not signed in are disabled; 0: never.",
+        int,
+    ),
 )
 
 MODEM_SETTINGS: Final[tuple[Setting, ...]] = (

@@ -20,6 +20,8 @@ from gateway.metrics import Metrics
 from gateway.outbox import Outbox, RecoveryReport
 from gateway.residents.purge import start_purging, stop_purging
 from gateway.residents.settings import ResidentSettings
+from gateway.retention import start_scheduled as start_retention
+from gateway.retention import stop_scheduled as stop_retention
 from gateway.speech import EspeakEngine, Speech
 from gateway.storage.database import Database
 from gateway.storage.inbox import Inbox, pdu_hash
@@ -47,6 +49,7 @@ class Gateway:
         self._health: HealthMonitor | None = None
         self._metrics: Metrics | None = None
         self._purge: asyncio.Task[None] | None = None
+        self._retention: asyncio.Task[None] | None = None
 
     @property
     def health(self) -> HealthMonitor:
@@ -135,6 +138,7 @@ class Gateway:
         self._metrics = Metrics(self._health, self.bus)
         self._backups = start_scheduled(self.config)
         self._purge = start_purging(self.db, ResidentSettings.from_config(self.config.values))
+        self._retention = start_retention(self.db, self.config, self._outbox)
 
     async def stop(self) -> None:
         await stop_scheduled(self._backups)
@@ -147,6 +151,8 @@ class Gateway:
             self._health = None
         await stop_purging(self._purge)
         self._purge = None
+        await stop_retention(self._retention)
+        self._retention = None
         if self._pool is not None:
             await self._pool.stop()
             self._pool = None

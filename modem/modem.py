@@ -125,15 +125,19 @@ class Modem:
     async def open(self) -> None:
         """Open the port and initialise; raises `ModemError` if the modem cannot be brought up."""
         self.state = ModemState.INITIALISING
-        await self._channel.open(
-            self.config.port, baudrate=self.config.baudrate, rtscts=self.config.rtscts
-        )
-        self._channel.on_disconnect(self._on_port_lost)
+        await self.open_port()
         try:
             await self.initialise()
         except BaseException:
             await self.close()
             raise
+
+    async def open_port(self) -> None:
+        """Only the serial port, no init sequence: for a survey that changes nothing."""
+        await self._channel.open(
+            self.config.port, baudrate=self.config.baudrate, rtscts=self.config.rtscts
+        )
+        self._channel.on_disconnect(self._on_port_lost)
 
     async def close(self) -> None:
         await self._inbox.stop()

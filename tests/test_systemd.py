@@ -39,5 +39,7 @@ def test_unit_is_hardened() -> None:
         "NoNewPrivileges=yes",
         "PrivateTmp=yes",
         "Restart=on-failure",
+        "Type=notify",
+        "WatchdogSec=30",
     ):
         assert directive in unit.splitlines(), directive

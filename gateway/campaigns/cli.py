@@ -1,10 +1,12 @@
-"""`tocsin admin create`: the first staff account, with a password typed twice or piped in."""
+"""`tocsin admin create` and `reset-password`: staff accounts, with a password typed, piped in
+or (for a reset) made up and printed once."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import secrets
 import sys
 
 from gateway.campaigns.admins import AdminAccounts, AdminError, AuditLog
@@ -12,6 +14,9 @@ from gateway.campaigns.models import Role
 from gateway.config import ConfigError
 from gateway.config import load as load_config
 from gateway.storage.database import Database
+
+# 16 URL-safe characters (96 bits): above the 12-character policy, easy to read out.
+_TEMPORARY_BYTES = 12
 
 _REASONS = {
     "username": "use letters, digits and . _ - @ only (64 at most)",
@@ -24,13 +29,9 @@ _REASONS = {
 
 async def create_admin(args: argparse.Namespace) -> int:
     """Ask or read the password, then create the account (no default password exists)."""
-    if args.database is not None:
-        path = args.database
-    else:
-        try:
-            path = load_config(args.config).get_str("storage.path")
-        except ConfigError as exc:
-            return _fail(f"bad configuration: {exc} (or pass --database)")
+    path = _database_path(args)
+    if path is None:
+        return 1
     password = await asyncio.to_thread(_read_password, args.password_stdin)
     if password is None:
         return _fail("the two passwords differ")
@@ -46,6 +47,52 @@ async def create_admin(args: argparse.Namespace) -> int:
         await db.close()
     print(f"created {admin.role.value} {admin.username!r}")
     return 0
+
+
+async def reset_password(args: argparse.Namespace) -> int:
+    """A new password for a staff account (a locked-out admin); their sessions end."""
+    path = _database_path(args)
+    if path is None:
+        return 1
+    temporary = not (args.prompt or args.password_stdin)
+    if temporary:
+        password: str | None = secrets.token_urlsafe(_TEMPORARY_BYTES)
+    else:
+        password = await asyncio.to_thread(_read_password, args.password_stdin)
+    if password is None:
+        return _fail("the two passwords differ")
+    db = await Database.open(path)
+    try:
+        if not await AdminAccounts(db).set_password(args.username, password):
+            return _fail(f"no staff account {args.username!r}")
+        await db.write_fn(
+            lambda conn: conn.execute(
+                "DELETE FROM admin_session WHERE admin_id ="
+                " (SELECT id FROM admin WHERE username = ?)",
+                (args.username,),
+            )
+        )
+        await AuditLog(db).record("admin.reset_password", username="cli", detail=args.username)
+    except AdminError as exc:
+        return _fail(_REASONS.get(exc.code, exc.code))
+    finally:
+        await db.close()
+    if temporary:
+        print(f"temporary password for {args.username!r}: {password}")
+        print("give it by hand; `tocsin admin reset-password --prompt` sets one of their choice")
+    else:
+        print(f"password of {args.username!r} changed")
+    return 0
+
+
+def _database_path(args: argparse.Namespace) -> str | None:
+    if args.database is not None:
+        return str(args.database)
+    try:
+        return load_config(args.config).get_str("storage.path")
+    except ConfigError as exc:
+        _fail(f"bad configuration: {exc} (or pass --database)")
+        return None
 
 
 def _read_password(from_stdin: bool) -> str | None:

@@ -102,6 +102,11 @@ class ReferenceData:
         rows, rejected = parse_streets_csv(text)
         if not rows:
             return ImportResult(0, 0, 0, tuple(rejected))
+        added, moved, unchanged = await self.import_rows(rows, city)
+        return ImportResult(added, moved, unchanged, tuple(rejected))
+
+    async def import_rows(self, rows: list[tuple[str, str]], city: str) -> tuple[int, int, int]:
+        """(added, moved, unchanged) for parsed (name, zone) rows, in one transaction."""
 
         def load(conn: sqlite3.Connection) -> tuple[int, int, int]:
             added = moved = unchanged = 0
@@ -128,8 +133,7 @@ class ReferenceData:
                     unchanged += 1
             return added, moved, unchanged
 
-        added, moved, unchanged = await self._db.write_fn(load)
-        return ImportResult(added, moved, unchanged, tuple(rejected))
+        return await self._db.write_fn(load)
 
 
 def parse_streets_csv(text: str) -> tuple[list[tuple[str, str]], list[tuple[int, str]]]:

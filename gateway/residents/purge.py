@@ -43,7 +43,13 @@ async def purge_expired(
     now_ms = to_ms(moment)
     old_ms = to_ms(moment - COUNTER_WINDOW)
     async with db.write() as conn:
-        codes = await conn.execute("DELETE FROM otp_code WHERE expires_at <= ?", (now_ms,))
+        # A code whose voice fallback call still waits stays until that call is over.
+        codes = await conn.execute(
+            "DELETE FROM otp_code WHERE expires_at <= ? AND (fallback_id IS NULL OR NOT EXISTS"
+            " (SELECT 1 FROM message m WHERE m.id = fallback_id"
+            " AND m.state IN ('queued', 'sending')))",
+            (now_ms,),
+        )
         sessions = await conn.execute(
             "DELETE FROM web_session WHERE last_seen_at <= ? OR created_at <= ?",
             (to_ms(moment - settings.session_idle), to_ms(moment - settings.session_absolute)),

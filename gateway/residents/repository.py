@@ -124,6 +124,14 @@ class Residents:
                 "UPDATE resident SET sms_prompt_done = 1 WHERE id = ?", (resident_id,)
             )
 
+    async def mark_login(self, resident_id: int) -> None:
+        """The retention purge tells abandoned accounts from used ones by this."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE resident SET last_login_at = ? WHERE id = ?",
+                (to_ms(self._clock()), resident_id),
+            )
+
     # Contacts
 
     async def contacts(self, resident_id: int) -> list[Contact]:

@@ -171,6 +171,8 @@ class ResidentService:
         stored = resident.password_hash if resident is not None else None
         if not await passwords.verify_password(stored, password):
             return None
+        assert resident is not None
+        await self.residents.mark_login(resident.id)
         return resident
 
     async def sign_in(

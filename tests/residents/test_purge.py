@@ -58,6 +58,27 @@ async def test_purge_deletes_only_what_expired(db: Database, keys: Keyring, cloc
     assert (again.codes, again.sessions, again.captchas) == (0, 0, 0)
 
 
+async def test_a_code_whose_voice_call_waits_is_kept(
+    db: Database, keys: Keyring, clock: Clock
+) -> None:
+    """The fallback call speaks the code; purging it first would leave the call without it."""
+    codes = OneTimeCodes(db, keys, lifetime=timedelta(minutes=10), max_tries=5, clock=clock)
+    await codes.issue(NUMBER, Purpose.REGISTER)
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO message (class, priority, channel, destination, body, language,"
+            " next_attempt_at, created_at, updated_at) VALUES"
+            " ('otp', 0, 'voice', ?, 'code', 'fr', 0, 0, 0)",
+            (NUMBER,),
+        )
+        await conn.execute("UPDATE otp_code SET fallback_id = last_insert_rowid()")
+    later = clock.now + timedelta(minutes=11)
+    assert (await purge_expired(db, ResidentSettings(), now=later)).codes == 0
+    async with db.write() as conn:
+        await conn.execute("UPDATE message SET state = 'cancelled'")
+    assert (await purge_expired(db, ResidentSettings(), now=later)).codes == 1
+
+
 async def test_absolute_timeout_purges_a_busy_session(db: Database, clock: Clock) -> None:
     settings = ResidentSettings(session_absolute=timedelta(hours=1))
     sessions = Sessions(

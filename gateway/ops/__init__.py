@@ -1,0 +1,1 @@
+"""Operator commands of the CLI: modem scan, doctor, imports, progress display."""
