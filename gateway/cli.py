@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
+from gateway.residents import cli as residents_cli
 from gateway.service import Gateway
 from gateway.webserver import serve_web
 from modem.exceptions import ModemError
@@ -110,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
         "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
     )
     create.set_defaults(run=_admin_create)
+
+    residents_cli.add_commands(commands)
 
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
     backup.add_argument(

@@ -13,7 +13,9 @@ from gateway.outbox import Channel, MessageClass, NewMessage, Outbox
 from gateway.residents import passwords
 from gateway.residents.budgets import SendBudgets
 from gateway.residents.codes import CodeCheck, OneTimeCodes, Purpose
+from gateway.residents.directory import ResidentDirectory
 from gateway.residents.errors import InvalidNumber, ResidentError
+from gateway.residents.imports import ResidentImports
 from gateway.residents.keys import Keyring
 from gateway.residents.models import Contact, ContactKind, Resident
 from gateway.residents.phones import normalize
@@ -71,6 +73,10 @@ class ResidentService:
             db, keys, lifetime=settings.otp_lifetime, max_tries=settings.otp_max_tries, clock=clock
         )
         self.budgets = SendBudgets(db, keys, settings, clock=clock)
+        # The admin console's side: the list, one resident's file, imports and their reports.
+        self.directory = ResidentDirectory(db, clock=clock)
+        self.imports = ResidentImports(db, settings, clock=clock)
+        self.db = db
         self._outbox = outbox
         self._bus = bus
         self._clock = clock
@@ -86,7 +92,9 @@ class ResidentService:
         clock: Callable[[], datetime] = utc_now,
     ) -> ResidentService:
         """Load (or make, on the first run) the server key, then build the service."""
-        return cls(db, outbox, bus, await Keyring.load(db), settings, clock=clock)
+        service = cls(db, outbox, bus, await Keyring.load(db), settings, clock=clock)
+        await service.imports.mark_interrupted()
+        return service
 
     def normalize(self, raw: str) -> str:
         """E.164 in the configured regions, or InvalidNumber."""
@@ -144,6 +152,8 @@ class ResidentService:
         stored = resident.password_hash if resident is not None else None
         if not await passwords.verify_password(stored, password):
             return None
+        if resident is None or not resident.active:  # deactivated by the town's staff
+            return None
         return resident
 
     async def complete_reset(self, phone: str, code: str, new_password: str) -> Resident:
@@ -151,9 +161,10 @@ class ResidentService:
         self._check_policy(new_password)
         checked = await self._check_code(phone, Purpose.RESET, code)
         resident = await self.residents.by_phone(phone)
-        if checked is not CodeCheck.OK or resident is None:
+        if checked is not CodeCheck.OK or resident is None or not resident.active:
             raise CodeRejected(phone)
         await self.residents.set_password(resident.id, await passwords.hash_password(new_password))
+        await self.residents.verify_login_number(resident.id, phone)
         await self.sessions.end_all(resident.id)
         return resident
 
