@@ -282,3 +282,14 @@ def test_random_bytes_never_crash_the_parser(data: bytes) -> None:
         assert isinstance(result, ImportRow | RowIssue)
         assert result.line >= 1
     assert csv_rows.count_rows(decoded.text, layout) >= 0
+
+
+def test_the_readme_example_imports_cleanly() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```csv\n", 1)[1].split("```", 1)[0]
+    streets = StreetIndex(CITY)
+    streets.add(1, CITY, "RUE SAINT-ANDRÉ")
+    streets.add(2, CITY, "RUE PRINCIPALE")
+    _layout, rows = csv_rows.parse(example, streets, regions=("CA",), default_language="fr")
+    found = list(rows)
+    assert [type(r) for r in found] == [ImportRow, ImportRow], found
