@@ -17,6 +17,7 @@ from gateway import logs
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
 from gateway.ops.progress import progress
+from gateway.residents import cli as residents_cli
 from modem.exceptions import ModemError
 from modem.modem import Modem, ModemCallbacks, ModemConfig
 from modem.types import DeliveryReport, ReceivedSms
@@ -152,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=None, help="where to put it (default: web.tls_dir)"
     )
     certificate.set_defaults(run=_certificate)
+
+    residents_cli.add_commands(commands)
 
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
     backup.add_argument(

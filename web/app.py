@@ -23,6 +23,8 @@ from gateway.residents.spent import SpentSolutions
 from gateway.service import Gateway
 from web import routes_auth, routes_metrics, routes_neighbours, routes_profile, routes_sim
 from web.admin.routes import admin_mount
+from web.admin.routes_imports import MAX_UPLOAD_BYTES
+from web.admin.routes_imports import PATH as IMPORT_PATH
 from web.captcha import Captcha
 from web.messages import ERRORS, NOTICES
 from web.routes_sim import PhoneDirectory
@@ -62,7 +64,10 @@ def create_app(
         app.state.campaigns = await CampaignService.open(gateway)
         app.state.health = gateway.health
         app.state.metrics = gateway.metrics
-        yield
+        try:
+            yield
+        finally:
+            await service.imports.close()  # a running residents import stops between batches
 
     routes: list[Route | Mount] = [
         *routes_auth.ROUTES,
@@ -78,7 +83,11 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(BodyLimit, max_bytes=max_body_bytes),
+            Middleware(
+                BodyLimit,
+                max_bytes=max_body_bytes,
+                larger={IMPORT_PATH: MAX_UPLOAD_BYTES + 64 * 1024},  # + the form's other fields
+            ),
         ],
         exception_handlers={404: _not_found},
         lifespan=lifespan,

@@ -166,7 +166,8 @@ async def load_visit(request: Request) -> Visit:
     new_cookie = False
     if session is not None and session.resident_id is not None:
         resident = await service.residents.get(session.resident_id)
-        if resident is None:  # account deleted elsewhere
+        if resident is None or not resident.active:  # deleted, or deactivated by staff
+            resident = None
             await service.sessions.end(session)
             session = None
     if session is None:

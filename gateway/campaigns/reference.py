@@ -1,10 +1,15 @@
-"""Zones and streets as staff see them, readable target labels, and the streets CSV import."""
+"""Zones and streets as staff see and edit them, readable target labels, the streets CSV import.
+
+The street list here is the one residents pick from on their profile page (residents.streets
+reads the same table), so an edit shows there at once.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.campaigns.targeting import Target, TargetKind
@@ -34,6 +39,15 @@ class StreetInfo:
     name: str
     zone_id: int | None
     zone: str | None
+
+
+class ReferenceEditError(ValueError):
+    """An edit the page must refuse; `code` names why, `count` the residents in the way."""
+
+    def __init__(self, code: str, count: int = 0) -> None:
+        super().__init__(code)
+        self.code = code
+        self.count = count
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,126 @@ class ReferenceData:
             )
             for r in rows
         ]
+
+    async def residents_on(self, street_id: int) -> int:
+        """How many residents live on a street (0 when the street does not exist)."""
+        row = await self._db.read_fn(
+            lambda conn: conn.execute(
+                "SELECT count(*) FROM resident WHERE street_id = ?", (street_id,)
+            ).fetchone()
+        )
+        return int(row[0])
+
+    # ---- edits (admins only; the web layer checks the role and writes the audit line)
+
+    async def create_zone(self, name: str) -> int:
+        """A new zone; ReferenceEditError name|zone_taken."""
+        clean = clean_name(name)
+
+        def insert(conn: sqlite3.Connection) -> int:
+            try:
+                cursor = conn.execute("INSERT INTO zone (name) VALUES (?)", (clean,))
+            except sqlite3.IntegrityError:
+                raise ReferenceEditError("zone_taken") from None
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return await self._db.write_fn(insert)
+
+    async def rename_zone(self, zone_id: int, name: str) -> None:
+        """ReferenceEditError name|zone_taken|not_found."""
+        clean = clean_name(name)
+        await self._update("UPDATE zone SET name = ? WHERE id = ?", (clean, zone_id), "zone_taken")
+
+    async def remove_zone(self, zone_id: int) -> None:
+        """Only an empty zone goes: its streets would silently fall out of zone alerts."""
+
+        def delete(conn: sqlite3.Connection) -> None:
+            streets = conn.execute(
+                "SELECT count(*) FROM street WHERE zone_id = ?", (zone_id,)
+            ).fetchone()[0]
+            if streets:
+                raise ReferenceEditError("zone_in_use", int(streets))
+            if conn.execute("DELETE FROM zone WHERE id = ?", (zone_id,)).rowcount == 0:
+                raise ReferenceEditError("not_found")
+
+        await self._db.write_fn(delete)
+
+    async def move_streets(self, street_ids: Sequence[int], zone_id: int | None) -> int:
+        """Put streets in a zone (None: in none); returns how many changed."""
+        if not street_ids:
+            raise ReferenceEditError("no_streets")
+
+        def move(conn: sqlite3.Connection) -> int:
+            if (
+                zone_id is not None
+                and not conn.execute("SELECT 1 FROM zone WHERE id = ?", (zone_id,)).fetchone()
+            ):
+                raise ReferenceEditError("not_found")
+            marks = ", ".join("?" * len(street_ids))
+            cursor = conn.execute(
+                f"UPDATE street SET zone_id = ? WHERE id IN ({marks}) AND zone_id IS NOT ?",
+                (zone_id, *street_ids, zone_id),
+            )
+            return cursor.rowcount
+
+        return await self._db.write_fn(move)
+
+    async def add_street(self, name: str, city: str, zone_id: int | None) -> int:
+        """A new street; ReferenceEditError name|street_taken|not_found."""
+        clean = clean_name(name)
+
+        def insert(conn: sqlite3.Connection) -> int:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO street (city, name, zone_id) VALUES (?, ?, ?)",
+                    (city, clean, zone_id),
+                )
+            except sqlite3.IntegrityError as exc:
+                code = "street_taken" if "UNIQUE" in str(exc) else "not_found"
+                raise ReferenceEditError(code) from None
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return await self._db.write_fn(insert)
+
+    async def rename_street(self, street_id: int, name: str) -> None:
+        """ReferenceEditError name|street_taken|not_found; residents keep their street."""
+        clean = clean_name(name)
+        await self._update(
+            "UPDATE street SET name = ? WHERE id = ?", (clean, street_id), "street_taken"
+        )
+
+    async def remove_street(self, street_id: int) -> str:
+        """Delete a street nobody lives on; its name, for the audit log.
+
+        Refused (street_in_use, with the count) while residents live on it: they would lose
+        their address and, with it, every zone or street alert."""
+
+        def delete(conn: sqlite3.Connection) -> str:
+            row = conn.execute("SELECT name FROM street WHERE id = ?", (street_id,)).fetchone()
+            if row is None:
+                raise ReferenceEditError("not_found")
+            living = conn.execute(
+                "SELECT count(*) FROM resident WHERE street_id = ?", (street_id,)
+            ).fetchone()[0]
+            if living:
+                raise ReferenceEditError("street_in_use", int(living))
+            conn.execute("DELETE FROM street WHERE id = ?", (street_id,))
+            return str(row[0])
+
+        return await self._db.write_fn(delete)
+
+    async def _update(self, sql: str, params: tuple[object, ...], taken: str) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            try:
+                changed = conn.execute(sql, params).rowcount
+            except sqlite3.IntegrityError:
+                raise ReferenceEditError(taken) from None
+            if changed == 0:
+                raise ReferenceEditError("not_found")
+
+        await self._db.write_fn(update)
 
     async def describe(self, target: Target) -> str:
         """'everyone', 'zones: Nord, Est', 'RUE X 100-200'… (names, not ids), for pages."""
@@ -134,6 +268,14 @@ class ReferenceData:
             return added, moved, unchanged
 
         return await self._db.write_fn(load)
+
+
+def clean_name(raw: str) -> str:
+    """Spaces collapsed; ReferenceEditError('name') when empty or too long."""
+    name = " ".join(raw.split())
+    if not name or len(name) > _NAME_MAX:
+        raise ReferenceEditError("name")
+    return name
 
 
 def parse_streets_csv(text: str) -> tuple[list[tuple[str, str]], list[tuple[int, str]]]:

@@ -130,6 +130,7 @@ class Plan:
 def select_contacts(conn: sqlite3.Connection, target: Target) -> tuple[int, list[ContactPoint]]:
     """Residents the target matches (count), and their active contact points."""
     where, params = target.where()
+    where = f"r.active = 1 AND ({where})"  # staff deactivated the others: no alert reaches them
     matched = conn.execute(
         f"SELECT count(*) FROM resident r LEFT JOIN street s ON s.id = r.street_id WHERE {where}",
         params,

@@ -27,7 +27,7 @@ FROM resident r LEFT JOIN street s ON s.id = r.street_id
 _SENDER_BY_SMS: Final = f"""
 {_SENDER_SELECT}
 JOIN contact c ON c.resident_id = r.id
-WHERE c.number = ? AND c.kind = 'sms' AND c.active = 1 AND c.verified = 1
+WHERE c.number = ? AND c.kind = 'sms' AND c.active = 1 AND c.verified = 1 AND r.active = 1
 ORDER BY s.zone_id IS NULL, c.id LIMIT 1
 """
 # The sender's own numbers never receive their alert, even through a housemate's account.
@@ -36,7 +36,7 @@ SELECT c.number, r.id, r.language
 FROM resident r
 JOIN street s ON s.id = r.street_id
 JOIN contact c ON c.resident_id = r.id
-WHERE s.zone_id = ? AND r.consent_neighbour_alerts = 1 AND r.id <> ?
+WHERE s.zone_id = ? AND r.consent_neighbour_alerts = 1 AND r.id <> ? AND r.active = 1
     AND c.kind = 'sms' AND c.active = 1 AND c.verified = 1
     AND c.number <> ? AND c.number NOT IN (SELECT number FROM contact WHERE resident_id = ?)
     AND c.number NOT IN ({OPTED_OUT_SUBQUERY})
@@ -48,7 +48,7 @@ SELECT r.email, r.id, r.language
 FROM resident r
 JOIN street s ON s.id = r.street_id
 JOIN neighbour_preference p ON p.resident_id = r.id
-WHERE s.zone_id = ? AND p.email_alerts = 1 AND r.email <> '' AND r.id <> ?
+WHERE s.zone_id = ? AND p.email_alerts = 1 AND r.email <> '' AND r.id <> ? AND r.active = 1
     AND lower(p.verified_email) = lower(r.email)
 ORDER BY lower(r.email), r.id
 """
@@ -123,7 +123,9 @@ def sender_by_sms(conn: sqlite3.Connection, number: str) -> Sender | None:
 
 def sender_by_id(conn: sqlite3.Connection, resident_id: int) -> Sender | None:
     """The resident posting from the web page."""
-    return _sender(conn.execute(f"{_SENDER_SELECT} WHERE r.id = ?", (resident_id,)).fetchone())
+    return _sender(
+        conn.execute(f"{_SENDER_SELECT} WHERE r.id = ? AND r.active = 1", (resident_id,)).fetchone()
+    )
 
 
 def create_alert(

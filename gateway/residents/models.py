@@ -78,6 +78,13 @@ class Resident:
     sms_prompt_done: bool
     created_at: datetime
     updated_at: datetime
+    # False once staff deactivated them: no alert reaches them and they cannot sign in.
+    active: bool = True
+
+    @property
+    def has_password(self) -> bool:
+        """False for residents imported from another system until they reset it."""
+        return self.password_hash.startswith("$argon2")
 
 
 def clean_postal_code(raw: str) -> str:

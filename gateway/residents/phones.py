@@ -59,3 +59,14 @@ def spellings(e164: str) -> list[str]:
     forms = [e164, e164.lstrip("+"), national, "0" + national, shown]
     forms.append(shown.replace("(", "").replace(") ", " "))  # as the neighbour relay shows it
     return list(dict.fromkeys(forms))
+
+
+def display_for(e164: str, region: str) -> str:
+    """National form for the town's own region (514 555-0101), international for others."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == region:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

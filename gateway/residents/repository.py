@@ -28,7 +28,7 @@ _PROFILE_COLUMNS = (
     "hide_my_number",
 )
 _RESIDENT_SELECT = (
-    "SELECT id, phone, password_hash, sms_prompt_done, created_at, updated_at, "
+    "SELECT id, phone, password_hash, sms_prompt_done, created_at, updated_at, active, "
     + ", ".join(_PROFILE_COLUMNS)
     + " FROM resident"
 )
@@ -108,6 +108,18 @@ class Residents:
                 "UPDATE neighbour_preference SET verified_email = '' WHERE resident_id = ?"
                 " AND lower(verified_email) <> lower(?)",
                 (resident_id, profile.email),
+            )
+
+    async def verify_login_number(self, resident_id: int, phone: str) -> None:
+        """A reset code reached the login number: its unverified contacts become verified.
+
+        Residents imported without verified numbers prove them this way ("Mot de passe
+        oublié?"), as a registration code proves the number of a new account."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE contact SET verified = 1, active = 1"
+                " WHERE resident_id = ? AND number = ? AND verified = 0",
+                (resident_id, phone),
             )
 
     async def set_language(self, resident_id: int, language: str) -> None:
@@ -241,6 +253,7 @@ def _resident(row: aiosqlite.Row) -> Resident:
         sms_prompt_done=bool(row["sms_prompt_done"]),
         created_at=from_ms(int(row["created_at"])),
         updated_at=from_ms(int(row["updated_at"])),
+        active=bool(row["active"]),
     )
 
 

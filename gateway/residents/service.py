@@ -14,8 +14,10 @@ from gateway.outbox import Channel, MessageClass, NewMessage, Outbox
 from gateway.residents import passwords
 from gateway.residents.budgets import SendBudgets
 from gateway.residents.codes import CODE_DIGITS, CodeCheck, OneTimeCodes, Purpose
+from gateway.residents.directory import ResidentDirectory
 from gateway.residents.erase import erase_resident
 from gateway.residents.errors import InvalidNumber, ResidentError
+from gateway.residents.imports import ResidentImports
 from gateway.residents.keys import Keyring
 from gateway.residents.models import Contact, ContactKind, Resident
 from gateway.residents.phones import normalize, spellings
@@ -97,7 +99,10 @@ class ResidentService:
             lock_base=settings.signin_lock,
             clock=clock,
         )
-        self._db = db
+        # The admin console's side: the list, one resident's file, imports and their reports.
+        self.directory = ResidentDirectory(db, clock=clock)
+        self.imports = ResidentImports(db, settings, clock=clock)
+        self.db = db
         self._outbox = outbox
         self._bus = bus
         self._clock = clock
@@ -113,7 +118,9 @@ class ResidentService:
         clock: Callable[[], datetime] = utc_now,
     ) -> ResidentService:
         """Load (or make, on the first run) the server key, then build the service."""
-        return cls(db, outbox, bus, await Keyring.load(db), settings, clock=clock)
+        service = cls(db, outbox, bus, await Keyring.load(db), settings, clock=clock)
+        await service.imports.mark_interrupted()
+        return service
 
     def normalize(self, raw: str) -> str:
         """E.164 in the configured regions, or InvalidNumber."""
@@ -171,7 +178,8 @@ class ResidentService:
         stored = resident.password_hash if resident is not None else None
         if not await passwords.verify_password(stored, password):
             return None
-        assert resident is not None
+        if resident is None or not resident.active:  # deactivated by the town's staff
+            return None
         await self.residents.mark_login(resident.id)
         return resident
 
@@ -190,15 +198,19 @@ class ResidentService:
             raise SignInLocked()
         resident = await self.residents.by_phone(phone) if phone else None
         stored = resident.password_hash if resident is not None else None
-        if await passwords.verify_password(stored, secret) and resident is not None:
+        # A resident deactivated by the town's staff fails as a wrong password does.
+        allowed = resident is None or resident.active
+        if await passwords.verify_password(stored, secret) and resident is not None and allowed:
             await self.throttle.succeeded(phone)
+            await self.residents.mark_login(resident.id)
             return SignIn(resident)
         # A password is at least 8 characters, so 6 digits can only be a code.
         code = secret.strip()
-        if phone and len(code) == CODE_DIGITS and code.isascii() and code.isdigit():
+        if allowed and phone and len(code) == CODE_DIGITS and code.isascii() and code.isdigit():
             signed = await self._sign_in_with_code(phone, code, resident, language)
             if signed is not None:
                 await self.throttle.succeeded(phone)
+                await self.residents.mark_login(signed.resident.id)
                 return signed
         failure = await self.throttle.failed(counted, client)
         for kind in failure.bursts:
@@ -219,9 +231,10 @@ class ResidentService:
         self._check_policy(new_password)
         checked = await self._check_code(phone, Purpose.RESET, code)
         resident = await self.residents.by_phone(phone)
-        if checked is not CodeCheck.OK or resident is None:
+        if checked is not CodeCheck.OK or resident is None or not resident.active:
             raise CodeRejected(phone)
         await self.residents.set_password(resident.id, await passwords.hash_password(new_password))
+        await self.residents.verify_login_number(resident.id, phone)
         await self.sessions.end_all(resident.id)
         return resident
 
@@ -311,9 +324,7 @@ class ResidentService:
     async def delete_account(self, resident_id: int) -> None:
         """The resident and every trace of their numbers: contacts, sessions, codes, budget
         trail, outbox rows, texts received, neighbour alerts and campaign lists."""
-        _numbers, exclusive = await self._db.write_fn(
-            lambda conn: erase_resident(conn, resident_id)
-        )
+        _numbers, exclusive = await self.db.write_fn(lambda conn: erase_resident(conn, resident_id))
         for fallback in await self.codes.forget(exclusive):
             await self._cancel_fallback(fallback)
         await self.budgets.forget(exclusive)

@@ -10,8 +10,10 @@ from web.admin import (
     routes_campaigns,
     routes_compose,
     routes_health,
+    routes_imports,
     routes_neighbours,
     routes_reference,
+    routes_residents,
 )
 from web.admin.lan import LanOnly
 
@@ -30,9 +32,9 @@ ROUTES = [
     ),
     Route("/campaigns/{campaign_id:int}/report", routes_campaigns.report, methods=["GET"]),
     Route("/campaigns/{campaign_id:int}/report.csv", routes_campaigns.report_csv, methods=["GET"]),
-    Route("/reference", routes_reference.reference, methods=["GET"]),
-    Route("/reference/streets", routes_reference.import_streets, methods=["POST"]),
-    Route("/audit", routes_reference.audit, methods=["GET"]),
+    *routes_reference.ROUTES,
+    *routes_residents.ROUTES,
+    *routes_imports.ROUTES,
     Route("/health", routes_health.health, methods=["GET"]),
     Route("/health/balance", routes_health.check_balance, methods=["POST"]),
     *routes_neighbours.ROUTES,
