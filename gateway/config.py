@@ -151,6 +151,29 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "An alert's messages not sent within this long expire (s).",
         float,
     ),
+    # Issue 6 extras: time zone, quiet hours, scheduling, the staff second factor.
+    Setting(
+        "town.timezone",
+        "America/Toronto",
+        "The town's time zone (IANA name): quiet hours and scheduled alerts use its clock.",
+    ),
+    Setting(
+        "campaigns.quiet_hours",
+        "",
+        "Window (HH:MM-HH:MM, town time) in which information alerts wait; empty: none.",
+    ),
+    Setting(
+        "admin.totp_max_failures",
+        5,
+        "Wrong second-factor codes in a row before the account stops taking codes.",
+        int,
+    ),
+    Setting(
+        "admin.totp_lockout_s",
+        900.0,
+        "How long an account takes no second-factor code after too many wrong ones (s).",
+        float,
+    ),
     Setting("town.website", "", "Address of the resident pages, told to unknown texters."),
     Setting(
         "neighbours.sender_per_hour", 3, "Neighbour alerts one resident may start per hour.", int

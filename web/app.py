@@ -57,7 +57,10 @@ def create_app(
             service.keys.mac("altcha"), resident_settings.captcha_max_number
         )
         app.state.campaigns = await CampaignService.open(gateway)
-        yield
+        try:
+            yield
+        finally:
+            await app.state.campaigns.close()
 
     routes: list[Route | Mount] = [
         *routes_auth.ROUTES,

@@ -1,4 +1,5 @@
-"""`tocsin admin create`: the first staff account, with a password typed twice or piped in."""
+"""`tocsin admin create`: the first staff account, with a password typed twice or piped in.
+`tocsin admin disable-totp`: the recovery when a staff member lost their authenticator."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 from gateway.campaigns.admins import AdminAccounts, AdminError, AuditLog
 from gateway.campaigns.models import Role
+from gateway.campaigns.totp import TotpFactor
 from gateway.config import ConfigError
 from gateway.config import load as load_config
 from gateway.storage.database import Database
@@ -24,13 +26,9 @@ _REASONS = {
 
 async def create_admin(args: argparse.Namespace) -> int:
     """Ask or read the password, then create the account (no default password exists)."""
-    if args.database is not None:
-        path = args.database
-    else:
-        try:
-            path = load_config(args.config).get_str("storage.path")
-        except ConfigError as exc:
-            return _fail(f"bad configuration: {exc} (or pass --database)")
+    path = _database_path(args)
+    if path is None:
+        return 1
     password = await asyncio.to_thread(_read_password, args.password_stdin)
     if password is None:
         return _fail("the two passwords differ")
@@ -46,6 +44,43 @@ async def create_admin(args: argparse.Namespace) -> int:
         await db.close()
     print(f"created {admin.role.value} {admin.username!r}")
     return 0
+
+
+async def disable_totp(args: argparse.Namespace) -> int:
+    """Turn the second factor off for one account (audited); its password is unchanged."""
+    path = _database_path(args)
+    if path is None:
+        return 1
+    db = await Database.open(path)
+    try:
+        found = await db.read_fn(
+            lambda conn: conn.execute(
+                "SELECT id, totp_secret IS NOT NULL FROM admin WHERE username = ?",
+                (args.username.strip(),),
+            ).fetchone()
+        )
+        if found is None:
+            return _fail(f"no staff account named {args.username!r}")
+        if not found[1]:
+            print(f"{args.username!r} has no second factor; nothing to do")
+            return 0
+        await TotpFactor(db).disable(int(found[0]))
+        await AuditLog(db).record("totp.disable", username="cli", detail=args.username.strip())
+    finally:
+        await db.close()
+    print(f"second factor disabled for {args.username!r}; they can enrol again after signing in")
+    return 0
+
+
+def _database_path(args: argparse.Namespace) -> str | None:
+    """--database, or storage.path of --config (None after printing why not)."""
+    if args.database is not None:
+        return str(args.database)
+    try:
+        return load_config(args.config).get_str("storage.path")
+    except ConfigError as exc:
+        _fail(f"bad configuration: {exc} (or pass --database)")
+        return None
 
 
 def _read_password(from_stdin: bool) -> str | None:
