@@ -107,9 +107,11 @@ async def test_information_waits_for_the_end_of_quiet_hours_and_emergencies_do_n
         preview = await service.preview(DRAFT, everyone)
         assert preview.quiet_hold
         assert preview.starts_at == end
-        assert preview.ends_at is not None and preview.ends_at >= end
+        assert preview.ends_at is not None
+        assert preview.ends_at >= end
         urgent_preview = await service.preview(EMERGENCY, everyone)
-        assert not urgent_preview.quiet_hold and urgent_preview.starts_at is None
+        assert not urgent_preview.quiet_hold
+        assert urgent_preview.starts_at is None
 
         held = await service.send(DRAFT, everyone, admin)
         urgent = await service.send(EMERGENCY, everyone, admin)
@@ -173,7 +175,8 @@ async def test_a_scheduled_alert_survives_a_restart_and_starts_once(tmp_path: Pa
             other, EMERGENCY, everyone, send_at + timedelta(minutes=5), admin
         )
         edited = await service.scheduler.get(other)
-        assert edited is not None and edited.draft.severity is Severity.EMERGENCY
+        assert edited is not None
+        assert edited.draft.severity is Severity.EMERGENCY
         await service.scheduler.cancel(other, admin)
         with pytest.raises(AlreadyStarted):
             await service.scheduler.update(other, DRAFT, everyone, send_at, admin)
@@ -193,7 +196,8 @@ async def test_a_scheduled_alert_survives_a_restart_and_starts_once(tmp_path: Pa
         assert rows(gateway, result.started[0])
         assert (await service.scheduler.tick()).started == ()  # once only
         cancelled = await service.scheduler.get(other)
-        assert cancelled is not None and cancelled.state is ScheduledState.CANCELLED
+        assert cancelled is not None
+        assert cancelled.state is ScheduledState.CANCELLED
         with pytest.raises(AlreadyStarted):
             await service.scheduler.cancel(first, await admin_of(service))
         actions = [entry.action for entry in await service.audit.recent()]
@@ -212,7 +216,8 @@ async def test_a_scheduled_alert_that_reaches_nobody_fails_visibly(tmp_path: Pat
         assert (await service.scheduler.tick()).failed == (scheduled,)
         found = await service.scheduler.get(scheduled)
         assert found is not None
-        assert found.state is ScheduledState.FAILED and found.error == "nobody"
+        assert found.state is ScheduledState.FAILED
+        assert found.error == "nobody"
 
 
 async def test_the_scheduler_task_starts_an_alert_on_time(tmp_path: Path) -> None:
@@ -232,7 +237,8 @@ async def test_the_scheduler_task_starts_an_alert_on_time(tmp_path: Path) -> Non
                     found.state is ScheduledState.WAITING
                 ):
                     await asyncio.sleep(0.05)
-            assert found is not None and found.state is ScheduledState.STARTED
+            assert found is not None
+            assert found.state is ScheduledState.STARTED
         finally:
             await service.close()
 
