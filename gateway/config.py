@@ -271,7 +271,20 @@ def from_mapping(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -
             raise ConfigError(f"{key}: unknown setting")
         values[key] = _coerce(known[key], key, value)
     modems = tuple(_modem(i, m) for i, m in enumerate(modems_raw))
+    _check_clock_settings(values)
     return Config(values, modems)
+
+
+def _check_clock_settings(values: dict[str, Any]) -> None:
+    """The time zone and quiet hours are checked at load, not when the first alert is sent."""
+    from gateway.campaigns.quiet import QuietHours  # noqa: PLC0415 - pure, but a subpackage
+    from gateway.campaigns.settings import parse_timezone  # noqa: PLC0415
+
+    try:
+        zone = parse_timezone(str(values["town.timezone"]))
+        QuietHours.parse(str(values["campaigns.quiet_hours"]), zone)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _modem(index: int, body: Any) -> ModemSettings:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gateway.campaigns import repository as repo
+from gateway.campaigns.errors import AlreadyStarted, DraftError
 from gateway.campaigns.models import Admin, CampaignState, Draft, ScheduledAlert, Severity
 from gateway.campaigns.targeting import Target, TargetError
 from gateway.outbox import Outbox
@@ -67,8 +68,6 @@ class Scheduler:
         self, draft: Draft, target: Target, send_at: datetime, admin: Admin, *, client: str = ""
     ) -> int:
         """Store an alert for `send_at` (which must be ahead); returns its id."""
-        from gateway.campaigns.service import DraftError  # noqa: PLC0415 - import cycle
-
         draft = self._service.check_draft(draft)
         now = self._clock()
         if send_at <= now:
@@ -103,8 +102,6 @@ class Scheduler:
         client: str = "",
     ) -> None:
         """Edit a waiting alert; AlreadyStarted once it started or was cancelled."""
-        from gateway.campaigns.service import AlreadyStarted, DraftError  # noqa: PLC0415
-
         draft = self._service.check_draft(draft)
         now = self._clock()
         if send_at <= now:
@@ -131,8 +128,6 @@ class Scheduler:
 
     async def cancel(self, scheduled_id: int, admin: Admin, *, client: str = "") -> None:
         """Cancel a waiting alert; AlreadyStarted once it started."""
-        from gateway.campaigns.service import AlreadyStarted  # noqa: PLC0415
-
         now_ms = to_ms(self._clock())
         if not await self._db.write_fn(
             lambda conn: repo.end_scheduled(conn, scheduled_id, "cancelled", now_ms)
@@ -213,8 +208,6 @@ class Scheduler:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(MAX_SLEEP_S, max(0, delay)))
 
     async def _start(self, item: ScheduledAlert) -> int | None:
-        from gateway.campaigns.service import AlreadyStarted, DraftError  # noqa: PLC0415
-
         try:
             target = Target.from_json(item.target)
             preview = await self._service.preview(item.draft, target)

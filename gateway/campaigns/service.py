@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from gateway.campaigns import repository as repo
 from gateway.campaigns.admins import AdminAccounts, AdminSessions, AuditLog
+from gateway.campaigns.errors import AlreadyStarted, DraftError, StateError
 from gateway.campaigns.models import (
     Admin,
     Campaign,
@@ -32,6 +33,7 @@ from gateway.campaigns.models import (
 )
 from gateway.campaigns.progress import Timeline, measure, timeline
 from gateway.campaigns.reference import ReferenceData
+from gateway.campaigns.scheduler import Scheduler
 from gateway.campaigns.settings import CampaignSettings
 from gateway.campaigns.targeting import Target, plan, select_contacts
 from gateway.campaigns.templates import Templates
@@ -49,23 +51,7 @@ _LOGGER = logging.getLogger(__name__)
 _TITLE_MAX = 120
 _BODY_MAX = 1000
 _LANGUAGES = ("fr", "en")
-
-
-class DraftError(ValueError):
-    """A draft the compose page must ask again for; `field` and `code` name the problem."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"{field}: {code}")
-        self.field = field
-        self.code = code
-
-
-class StateError(RuntimeError):
-    """Pause, resume or cancel asked of a campaign whose state does not allow it."""
-
-
-class AlreadyStarted(StateError):
-    """A scheduled alert that started (or was cancelled) meanwhile: nothing was sent twice."""
+__all__ = ["AlreadyStarted", "CampaignService", "DraftError", "StateError"]
 
 
 class CampaignService:
@@ -100,9 +86,6 @@ class CampaignService:
         self._outbox = outbox
         self._pool = pool
         self._clock = clock
-        # Imported here: the scheduler calls back into this service.
-        from gateway.campaigns.scheduler import Scheduler  # noqa: PLC0415
-
         self.scheduler = Scheduler(self, db, outbox, clock=clock)
 
     @classmethod

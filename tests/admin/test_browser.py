@@ -263,7 +263,7 @@ def test_operator_sends_a_zone_alert(
         context.close()
 
 
-EXTRA_WORDS = {
+EXTRA_WORDS: dict[str, dict[str, Any]] = {
     "fr": {
         "account": "Mon compte",
         "enable": "Activer la double vérification",

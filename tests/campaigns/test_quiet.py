@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.campaigns.quiet import QuietHours
+from gateway.config import ConfigError, from_mapping
 
 ZONE = ZoneInfo("America/Toronto")
 
@@ -84,3 +85,11 @@ def test_finish_is_never_early_and_never_inside_the_window(start: datetime, seco
             quiet.end_if_quiet(end) is None
             or quiet.end_if_quiet(end - timedelta(microseconds=1)) is None
         )
+
+
+def test_bad_clock_settings_are_reported_with_their_key() -> None:
+    with pytest.raises(ConfigError, match=r"campaigns\.quiet_hours"):
+        from_mapping({"campaigns": {"quiet_hours": "tonight"}})
+    with pytest.raises(ConfigError, match=r"town\.timezone"):
+        from_mapping({"town": {"timezone": "Mars/Olympus"}})
+    assert from_mapping({"campaigns": {"quiet_hours": "22:00-07:00"}})
