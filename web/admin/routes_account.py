@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from gateway.campaigns.models import Admin
 from gateway.campaigns.totp import CodeResult, provisioning_uri, qr_svg
-from gateway.storage.times import to_ms
 from web.admin.visit import AdminVisit, admin_page
 from web.i18n import N_
 
@@ -33,7 +32,7 @@ async def start_second_step(visit: AdminVisit, admin: Admin) -> Response | None:
     status = await visit.service.totp.status(admin.id)
     if not status.enabled:
         return None
-    visit.session.data[_PENDING] = {"admin": admin.id, "at": to_ms(visit.service.now())}
+    visit.session.data[_PENDING] = {"admin": admin.id, "at": visit.service.now().timestamp()}
     await visit.service.sessions.save_data(visit.session)
     return visit.redirect("/admin/login/code")
 
@@ -125,7 +124,7 @@ async def _pending(visit: AdminVisit) -> Admin | None:
     if not isinstance(pending, dict):
         return None
     at, admin_id = pending.get("at"), pending.get("admin")
-    fresh = isinstance(at, int) and to_ms(visit.service.now()) - at < PENDING_S * 1000
+    fresh = isinstance(at, int | float) and visit.service.now().timestamp() - at < PENDING_S
     admin = await visit.service.accounts.get(admin_id) if isinstance(admin_id, int) else None
     if not fresh or admin is None or not admin.active:
         visit.session.data.pop(_PENDING, None)
