@@ -257,6 +257,13 @@ async def test_preview_shows_quiet_hours(tmp_path: Path) -> None:
             "/admin/campaigns/new", await compose_form(web, severity="emergency")
         )
         assert not web.context["preview"].quiet_hold
+        response = await web.post(
+            "/admin/campaigns/new", await compose_form(web, action="send", confirm="yes")
+        )
+        await web.get(response.headers["location"])
+        assert web.context["held_until"] == preview.starts_at.astimezone(
+            web.service.settings.timezone
+        ).strftime("%Y-%m-%d %H:%M")
 
 
 async def test_range_by_side_in_preview(web: AdminWeb) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from starlette.responses import Response, StreamingResponse
 
-from gateway.campaigns.models import Campaign, Role
+from gateway.campaigns.models import Campaign, CampaignState, Role
 from gateway.campaigns.service import CampaignService, StateError
 from web.admin.present import bars, clock, duration, modem_rows, progress_json, town_clock
 from web.admin.visit import AdminVisit, admin_page
@@ -63,6 +63,11 @@ async def detail(visit: AdminVisit) -> Response:
         return visit.render("admin/error.html", {"reason": "not_found"}, 404)
     progress = await visit.service.progress(campaign)
     campaign = await visit.service.get(campaign.id) or campaign  # it may have just finished
+    held = (
+        visit.service.hold_until(campaign.draft, visit.service.now())
+        if campaign.state is CampaignState.SENDING and progress.queued
+        else None
+    )
     context = {
         "campaign": campaign,
         "progress": progress,
@@ -70,6 +75,7 @@ async def detail(visit: AdminVisit) -> Response:
         "eta_start_text": duration(campaign.eta_s, visit.gettext),
         "calls_possible": visit.service.calls_possible(),
         "clock": clock,
+        "held_until": town_clock(held, visit.service.settings.timezone),
         **await _chart_context(visit, campaign),
     }
     return visit.render("admin/campaign.html", context)
