@@ -156,6 +156,18 @@ def _parser() -> argparse.ArgumentParser:
 
     residents_cli.add_commands(commands)
 
+    no_totp = admin_commands.add_parser(
+        "disable-totp", help="turn off an account's second factor (lost authenticator)"
+    )
+    no_totp.add_argument("username")
+    no_totp.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
+    )
+    no_totp.add_argument(
+        "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
+    )
+    no_totp.set_defaults(run=_admin_disable_totp)
+
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
     backup.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG_PATH, help="TOML configuration file"
@@ -311,6 +323,12 @@ async def _certificate(args: argparse.Namespace) -> int:
     paths = ensure_certificate(directory, config.get_str("web.host"))
     print(paths.certificate, flush=True)
     return 0
+
+
+async def _admin_disable_totp(args: argparse.Namespace) -> int:
+    from gateway.campaigns.cli import disable_totp  # noqa: PLC0415 - only this command needs it
+
+    return await disable_totp(args)
 
 
 async def _backup(args: argparse.Namespace) -> int:

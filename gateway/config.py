@@ -173,6 +173,29 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "An alert's messages not sent within this long expire (s).",
         float,
     ),
+    # Issue 6 extras: time zone, quiet hours, scheduling, the staff second factor.
+    Setting(
+        "town.timezone",
+        "America/Toronto",
+        "The town's time zone (IANA name): quiet hours and scheduled alerts use its clock.",
+    ),
+    Setting(
+        "campaigns.quiet_hours",
+        "",
+        "Window (HH:MM-HH:MM, town time) in which information alerts wait; empty: none.",
+    ),
+    Setting(
+        "admin.totp_max_failures",
+        5,
+        "Wrong second-factor codes in a row before the account stops taking codes.",
+        int,
+    ),
+    Setting(
+        "admin.totp_lockout_s",
+        900.0,
+        "How long an account takes no second-factor code after too many wrong ones (s).",
+        float,
+    ),
     Setting("town.website", "", "Address of the resident pages, told to unknown texters."),
     Setting(
         "neighbours.sender_per_hour", 3, "Neighbour alerts one resident may start per hour.", int
@@ -350,6 +373,7 @@ def from_mapping(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -
         values[key] = _coerce(known[key], key, value)
     _check_alarm_contacts(values)
     modems = tuple(_modem(i, m) for i, m in enumerate(modems_raw))
+    _check_clock_settings(values)
     return Config(values, modems)
 
 
@@ -361,6 +385,18 @@ def _check_alarm_contacts(values: dict[str, Any]) -> None:
     for address in values["alarms.email_to"]:
         if not isinstance(address, str) or not _EMAIL.fullmatch(address):
             raise ConfigError(f"alarms.email_to: {address!r} is not an email address")
+
+
+def _check_clock_settings(values: dict[str, Any]) -> None:
+    """The time zone and quiet hours are checked at load, not when the first alert is sent."""
+    from gateway.campaigns.quiet import QuietHours  # noqa: PLC0415 - pure, but a subpackage
+    from gateway.campaigns.settings import parse_timezone  # noqa: PLC0415
+
+    try:
+        zone = parse_timezone(str(values["town.timezone"]))
+        QuietHours.parse(str(values["campaigns.quiet_hours"]), zone)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _modem(index: int, body: Any) -> ModemSettings:

@@ -358,6 +358,20 @@ class Outbox:
             lambda conn: int(conn.execute(sql.CANCEL_CAMPAIGN, params).rowcount)
         )
 
+    async def defer_campaign(
+        self, campaign_id: int, until: datetime, valid_until: datetime, now: datetime | None = None
+    ) -> int:
+        """Hold a campaign's queued rows until `until` (quiet hours); returns how many."""
+        params = {
+            "campaign": campaign_id,
+            "until": to_ms(until),
+            "valid": to_ms(valid_until),
+            "now": to_ms(now or self._clock()),
+        }
+        return await self._db.write_fn(
+            lambda conn: int(conn.execute(sql.DEFER_CAMPAIGN, params).rowcount)
+        )
+
     async def expire(self, now: datetime | None = None) -> int:
         """Expire queued rows past valid_until now, rather than at the next claim."""
         params = {"now": to_ms(now or self._clock())}

@@ -68,6 +68,7 @@ def create_app(
             yield
         finally:
             await service.imports.close()  # a running residents import stops between batches
+            await app.state.campaigns.close()
 
     routes: list[Route | Mount] = [
         *routes_auth.ROUTES,

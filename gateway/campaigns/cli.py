@@ -1,5 +1,6 @@
-"""`tocsin admin create` and `reset-password`: staff accounts, with a password typed, piped in
-or (for a reset) made up and printed once."""
+"""`tocsin admin create`, `reset-password` and `disable-totp`: staff accounts, with a password
+typed, piped in or (for a reset) made up and printed once; `disable-totp` is the recovery when
+a staff member lost their authenticator."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 
 from gateway.campaigns.admins import AdminAccounts, AdminError, AuditLog
 from gateway.campaigns.models import Role
+from gateway.campaigns.totp import TotpFactor
 from gateway.config import ConfigError
 from gateway.config import load as load_config
 from gateway.storage.database import Database
@@ -85,7 +87,34 @@ async def reset_password(args: argparse.Namespace) -> int:
     return 0
 
 
+async def disable_totp(args: argparse.Namespace) -> int:
+    """Turn the second factor off for one account (audited); its password is unchanged."""
+    path = _database_path(args)
+    if path is None:
+        return 1
+    db = await Database.open(path)
+    try:
+        found = await db.read_fn(
+            lambda conn: conn.execute(
+                "SELECT id, totp_secret IS NOT NULL FROM admin WHERE username = ?",
+                (args.username.strip(),),
+            ).fetchone()
+        )
+        if found is None:
+            return _fail(f"no staff account named {args.username!r}")
+        if not found[1]:
+            print(f"{args.username!r} has no second factor; nothing to do")
+            return 0
+        await TotpFactor(db).disable(int(found[0]))
+        await AuditLog(db).record("totp.disable", username="cli", detail=args.username.strip())
+    finally:
+        await db.close()
+    print(f"second factor disabled for {args.username!r}; they can enrol again after signing in")
+    return 0
+
+
 def _database_path(args: argparse.Namespace) -> str | None:
+    """--database, or storage.path of --config (None after printing why not)."""
     if args.database is not None:
         return str(args.database)
     try:

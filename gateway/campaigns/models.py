@@ -123,6 +123,9 @@ class Preview:
     eta_s: float | None  # None: no modem can send now
     calls_possible: bool  # some modem serves voice calls
     recipients: tuple[Recipient, ...] = field(repr=False, default=())
+    starts_at: datetime | None = None  # when sending starts (None: at once)
+    ends_at: datetime | None = None  # when the SMS should all be out (None: unknown)
+    quiet_hold: bool = False  # quiet hours hold (or will interrupt) this information alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,3 +188,39 @@ class ReportRow:
     sent_at: datetime | None
     finished_at: datetime | None
     error: str | None
+
+
+class ScheduledState(enum.StrEnum):
+    """Where an alert scheduled for later is."""
+
+    WAITING = "waiting"  # can still be edited or cancelled
+    STARTED = "started"  # became campaign `campaign_id`
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # could not start (nobody to reach, a target gone); `error` says why
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledAlert:
+    """An alert to start at `send_at`; its recipients are chosen then."""
+
+    id: int
+    draft: Draft
+    target: str  # JSON
+    target_label: str
+    send_at: datetime
+    state: ScheduledState
+    campaign_id: int | None
+    error: str | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTemplate:
+    """A named draft staff start from."""
+
+    id: int
+    name: str
+    draft: Draft
+    updated_by: str
+    updated_at: datetime

@@ -76,6 +76,8 @@ class Timeline:
     width_ms: int
     counts: tuple[int, ...]
     per_modem: tuple[tuple[str, int], ...] = field(default=())
+    # Each modem's sends per bucket (same buckets as `counts`), by modem name.
+    modem_counts: tuple[tuple[str, tuple[int, ...]], ...] = field(default=())
 
     @property
     def peak(self) -> int:
@@ -98,7 +100,12 @@ def timeline(conn: sqlite3.Connection, campaign_id: int, start_ms: int, end_ms: 
     width = -(-span // CHART_BUCKETS)
     buckets = repo.send_buckets(conn, campaign_id, start_ms, width)
     counts = tuple(buckets.get(i, 0) for i in range(CHART_BUCKETS))
-    return Timeline(start_ms, width, counts, tuple(repo.per_modem(conn, campaign_id)))
+    per_bucket = repo.send_buckets_per_modem(conn, campaign_id, start_ms, width)
+    modem_counts = tuple(
+        (name, tuple(found.get(i, 0) for i in range(CHART_BUCKETS)))
+        for name, found in sorted(per_bucket.items())
+    )
+    return Timeline(start_ms, width, counts, tuple(repo.per_modem(conn, campaign_id)), modem_counts)
 
 
 def _confirmed(conn: sqlite3.Connection, campaign_id: int) -> int:

@@ -229,7 +229,8 @@ class ReferenceData:
         if target.kind is TargetKind.STREETS:
             return ", ".join(streets.get(i, f"#{i}") for i in target.street_ids)
         name = streets.get(target.street_id or 0, f"#{target.street_id}")
-        return f"{name} {target.civic_from}–{target.civic_to}"
+        side = {"odd": " (impairs / odd)", "even": " (pairs / even)"}.get(target.parity.value, "")
+        return f"{name} {target.civic_from}–{target.civic_to}{side}"
 
     async def import_streets(self, text: str, city: str) -> ImportResult:
         """Add streets and move existing ones to the zone the file gives (columns name, zone)."""

@@ -13,6 +13,8 @@ from gateway.campaigns.models import (
     Draft,
     Recipient,
     ReportRow,
+    ScheduledAlert,
+    ScheduledState,
     Severity,
 )
 from gateway.storage.times import from_ms, opt_from_ms
@@ -153,6 +155,22 @@ def send_buckets(
     return {int(r[0]): int(r[1]) for r in rows}
 
 
+def send_buckets_per_modem(
+    conn: sqlite3.Connection, campaign_id: int, start_ms: int, width_ms: int
+) -> dict[str, dict[int, int]]:
+    """Sends per modem per time bucket since `start_ms`, for the per-modem chart."""
+    rows = conn.execute(
+        "SELECT modem, (sent_at - ?) / ? AS bucket, count(*) FROM message"
+        " WHERE campaign_id = ? AND sent_at IS NOT NULL AND modem IS NOT NULL"
+        " GROUP BY modem, bucket",
+        (start_ms, max(1, width_ms), campaign_id),
+    ).fetchall()
+    found: dict[str, dict[int, int]] = {}
+    for row in rows:
+        found.setdefault(str(row[0]), {})[int(row[1])] = int(row[2])
+    return found
+
+
 def last_send_ms(conn: sqlite3.Connection, campaign_id: int) -> int | None:
     """When the campaign's latest message went out (None: nothing yet)."""
     row = conn.execute(
@@ -250,13 +268,7 @@ def campaign_from_row(row: sqlite3.Row) -> Campaign:
     """A campaign row (with its author's username) as the dataclass."""
     return Campaign(
         id=int(row["id"]),
-        draft=Draft(
-            title=str(row["title"]),
-            body_fr=str(row["body_fr"]),
-            body_en=str(row["body_en"]),
-            channels=Channels(str(row["channels"])),
-            severity=Severity(str(row["severity"])),
-        ),
+        draft=_draft(row),
         target=str(row["target"]),
         target_label="",
         state=CampaignState(str(row["state"])),
@@ -278,4 +290,142 @@ def _recipient(row: sqlite3.Row) -> Recipient:
         number=str(row[1]),
         language=str(row[2]),
         residents=tuple(name for name in str(row[3]).split("; ") if name),
+    )
+
+
+# ---- alerts scheduled for later
+
+_SCHEDULED_SELECT = (
+    "SELECT s.*, coalesce(a.username, '') AS author FROM scheduled_alert s"
+    " LEFT JOIN admin a ON a.id = s.created_by"
+)
+
+
+def insert_scheduled(
+    conn: sqlite3.Connection,
+    draft: Draft,
+    target: str,
+    *,
+    send_at_ms: int,
+    created_by: int | None,
+    now_ms: int,
+) -> int:
+    """A new waiting alert."""
+    cursor = conn.execute(
+        "INSERT INTO scheduled_alert (title, body_fr, body_en, channels, severity, target,"
+        " send_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            draft.title,
+            draft.body_fr,
+            draft.body_en,
+            draft.channels.value,
+            draft.severity.value,
+            target,
+            send_at_ms,
+            created_by,
+            now_ms,
+            now_ms,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def update_scheduled(
+    conn: sqlite3.Connection,
+    scheduled_id: int,
+    draft: Draft,
+    *,
+    target: str,
+    send_at_ms: int,
+    now_ms: int,
+) -> bool:
+    """Edit a waiting alert; False when it started or was cancelled meanwhile."""
+    cursor = conn.execute(
+        "UPDATE scheduled_alert SET title = ?, body_fr = ?, body_en = ?, channels = ?,"
+        " severity = ?, target = ?, send_at = ?, updated_at = ?"
+        " WHERE id = ? AND state = 'waiting'",
+        (
+            draft.title,
+            draft.body_fr,
+            draft.body_en,
+            draft.channels.value,
+            draft.severity.value,
+            target,
+            send_at_ms,
+            now_ms,
+            scheduled_id,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def end_scheduled(
+    conn: sqlite3.Connection, scheduled_id: int, state: str, now_ms: int, error: str | None = None
+) -> bool:
+    """Cancel (or mark failed) a waiting alert; False when it was no longer waiting."""
+    cursor = conn.execute(
+        "UPDATE scheduled_alert SET state = ?, error = ?, updated_at = ?"
+        " WHERE id = ? AND state = 'waiting'",
+        (state, error, now_ms, scheduled_id),
+    )
+    return cursor.rowcount == 1
+
+
+def mark_scheduled_started(
+    conn: sqlite3.Connection, scheduled_id: int, campaign_id: int, now_ms: int
+) -> bool:
+    """In the campaign's insert transaction: a scheduled alert starts once."""
+    cursor = conn.execute(
+        "UPDATE scheduled_alert SET state = 'started', campaign_id = ?, updated_at = ?"
+        " WHERE id = ? AND state = 'waiting'",
+        (campaign_id, now_ms, scheduled_id),
+    )
+    return cursor.rowcount == 1
+
+
+def fetch_scheduled(conn: sqlite3.Connection, scheduled_id: int) -> ScheduledAlert | None:
+    """One scheduled alert, or None."""
+    row = conn.execute(f"{_SCHEDULED_SELECT} WHERE s.id = ?", (scheduled_id,)).fetchone()
+    return None if row is None else _scheduled(row)
+
+
+def fetch_waiting(conn: sqlite3.Connection, due_ms: int | None = None) -> list[ScheduledAlert]:
+    """Waiting alerts by send time (only those due by `due_ms` when given)."""
+    where = "s.state = 'waiting'" + ("" if due_ms is None else " AND s.send_at <= ?")
+    params: tuple[int, ...] = () if due_ms is None else (due_ms,)
+    rows = conn.execute(f"{_SCHEDULED_SELECT} WHERE {where} ORDER BY s.send_at, s.id", params)
+    return [_scheduled(row) for row in rows.fetchall()]
+
+
+def fetch_recent_scheduled(conn: sqlite3.Connection, limit: int) -> list[ScheduledAlert]:
+    """Waiting ones first, then the latest that started, failed or were cancelled."""
+    rows = conn.execute(
+        f"{_SCHEDULED_SELECT} ORDER BY s.state <> 'waiting', s.send_at DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [_scheduled(row) for row in rows]
+
+
+def _draft(row: sqlite3.Row) -> Draft:
+    return Draft(
+        title=str(row["title"]),
+        body_fr=str(row["body_fr"]),
+        body_en=str(row["body_en"]),
+        channels=Channels(str(row["channels"])),
+        severity=Severity(str(row["severity"])),
+    )
+
+
+def _scheduled(row: sqlite3.Row) -> ScheduledAlert:
+    return ScheduledAlert(
+        id=int(row["id"]),
+        draft=_draft(row),
+        target=str(row["target"]),
+        target_label="",
+        send_at=from_ms(int(row["send_at"])),
+        state=ScheduledState(str(row["state"])),
+        campaign_id=None if row["campaign_id"] is None else int(row["campaign_id"]),
+        error=None if row["error"] is None else str(row["error"]),
+        created_by=str(row["author"]),
+        created_at=from_ms(int(row["created_at"])),
     )

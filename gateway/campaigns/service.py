@@ -14,10 +14,11 @@ import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gateway.campaigns import repository as repo
 from gateway.campaigns.admins import AdminAccounts, AdminSessions, AuditLog
+from gateway.campaigns.errors import AlreadyStarted, DraftError, StateError
 from gateway.campaigns.models import (
     Admin,
     Campaign,
@@ -32,9 +33,12 @@ from gateway.campaigns.models import (
 )
 from gateway.campaigns.progress import Timeline, measure, timeline
 from gateway.campaigns.reference import ReferenceData
+from gateway.campaigns.scheduler import Scheduler
 from gateway.campaigns.settings import CampaignSettings
 from gateway.campaigns.targeting import Target, plan, select_contacts
+from gateway.campaigns.templates import Templates
 from gateway.campaigns.texts import plain_gsm, segments
+from gateway.campaigns.totp import TotpFactor
 from gateway.dispatcher import ModemPool
 from gateway.events import EventBus
 from gateway.modem_worker import Health
@@ -47,19 +51,7 @@ _LOGGER = logging.getLogger(__name__)
 _TITLE_MAX = 120
 _BODY_MAX = 1000
 _LANGUAGES = ("fr", "en")
-
-
-class DraftError(ValueError):
-    """A draft the compose page must ask again for; `field` and `code` name the problem."""
-
-    def __init__(self, field: str, code: str) -> None:
-        super().__init__(f"{field}: {code}")
-        self.field = field
-        self.code = code
-
-
-class StateError(RuntimeError):
-    """Pause, resume or cancel asked of a campaign whose state does not allow it."""
+__all__ = ["AlreadyStarted", "CampaignService", "DraftError", "StateError"]
 
 
 class CampaignService:
@@ -81,12 +73,20 @@ class CampaignService:
             db, idle=settings.session_idle, absolute=settings.session_absolute, clock=clock
         )
         self.audit = AuditLog(db, clock=clock)
+        self.totp = TotpFactor(
+            db,
+            clock=clock,
+            max_failures=settings.totp_max_failures,
+            lockout=settings.totp_lockout,
+        )
+        self.templates = Templates(db, clock=clock)
         self.reference = ReferenceData(db)
         self.bus = bus
         self._db = db
         self._outbox = outbox
         self._pool = pool
         self._clock = clock
+        self.scheduler = Scheduler(self, db, outbox, clock=clock)
 
     @classmethod
     async def open(cls, gateway: Gateway) -> CampaignService:
@@ -102,7 +102,30 @@ class CampaignService:
         resumed = await service.resume_interrupted()
         if resumed:
             _LOGGER.info("finished %d alert fan-out(s) interrupted by a restart", resumed)
+        service.scheduler.start()
         return service
+
+    async def close(self) -> None:
+        """Stop the scheduler task (scheduled alerts stay stored for the next start)."""
+        await self.scheduler.stop()
+
+    def now(self) -> datetime:
+        """The service's clock (tests inject one)."""
+        return self._clock()
+
+    def hold_until(self, draft: Draft, moment: datetime) -> datetime | None:
+        """The end of the quiet window `moment` is in, for an information alert; else None."""
+        quiet = self.settings.quiet_hours
+        if quiet is None or draft.severity is Severity.EMERGENCY:
+            return None
+        return quiet.end_if_quiet(moment)
+
+    def finish_time(self, draft: Draft, start: datetime, sending_s: float) -> datetime:
+        """When sending that takes `sending_s` ends if started at `start`, quiet hours counted."""
+        quiet = self.settings.quiet_hours
+        if quiet is None or draft.severity is Severity.EMERGENCY:
+            return start + timedelta(seconds=sending_s)
+        return quiet.finish(start, sending_s)
 
     async def resume_interrupted(self) -> int:
         """At start-up: finish fan-outs a crash interrupted (idempotency keys skip the rest)."""
@@ -134,8 +157,10 @@ class CampaignService:
         """Emergencies reach everyone only when the town configured it."""
         return draft.severity is Severity.EMERGENCY and self.settings.emergency_overrides_consent
 
-    async def preview(self, draft: Draft, target: Target) -> Preview:
-        """Recipients, SMS cost per language and the ETA, as Send would do it now."""
+    async def preview(
+        self, draft: Draft, target: Target, *, send_at: datetime | None = None
+    ) -> Preview:
+        """Recipients, SMS cost per language and the ETA, as Send would do it (now or later)."""
         draft = self.check_draft(draft)
         override = self.consent_override(draft)
         matched, points = await self._db.read_fn(lambda conn: select_contacts(conn, target))
@@ -168,6 +193,13 @@ class CampaignService:
                     plain.parts,
                 )
             )
+        eta_s = self.eta_for_parts(total_parts)
+        start = max(send_at or self._clock(), self._clock())
+        held = self.hold_until(draft, start)
+        ends = None if eta_s is None else self.finish_time(draft, start, eta_s)
+        crosses = ends is not None and ends > start + timedelta(seconds=eta_s or 0) + timedelta(
+            seconds=1
+        )
         return Preview(
             residents_matched=matched,
             residents_reached=chosen.residents_reached,
@@ -179,9 +211,13 @@ class CampaignService:
             consent_override=override,
             languages=tuple(languages),
             sms_parts=total_parts,
-            eta_s=self.eta_for_parts(total_parts),
+            eta_s=eta_s,
             calls_possible=self.calls_possible(),
             recipients=chosen.recipients,
+            starts_at=held
+            or (send_at if send_at is not None and send_at > self._clock() else None),
+            ends_at=ends,
+            quiet_hold=held is not None or crosses,
         )
 
     def eta_for_parts(self, parts: int) -> float | None:
@@ -203,6 +239,19 @@ class CampaignService:
 
     async def send(self, draft: Draft, target: Target, admin: Admin, *, client: str = "") -> int:
         """Store the campaign and its recipients, then queue every message; returns its id."""
+        return await self.start(draft, target, admin.id, admin=admin, client=client)
+
+    async def start(
+        self,
+        draft: Draft,
+        target: Target,
+        created_by: int | None,
+        *,
+        admin: Admin | None = None,
+        client: str = "",
+        scheduled_id: int | None = None,
+    ) -> int:
+        """Send now; a scheduled alert is marked started in the same transaction (once only)."""
         preview = await self.preview(draft, target)
         draft = self.check_draft(draft)
         new = repo.NewCampaign(
@@ -212,15 +261,23 @@ class CampaignService:
             residents=preview.residents_reached,
             sms_parts=preview.sms_parts,
             eta_s=preview.eta_s,
-            created_by=admin.id,
+            created_by=created_by,
             created_at_ms=to_ms(self._clock()),
         )
-        campaign_id = await self._db.write_fn(
-            lambda conn: repo.insert_campaign(conn, new, preview.recipients)
-        )
+
+        def insert(conn: sqlite3.Connection) -> int:
+            campaign_id = repo.insert_campaign(conn, new, preview.recipients)
+            if scheduled_id is not None and not repo.mark_scheduled_started(
+                conn, scheduled_id, campaign_id, new.created_at_ms
+            ):
+                raise AlreadyStarted(f"scheduled alert {scheduled_id} is no longer waiting")
+            return campaign_id
+
+        campaign_id = await self._db.write_fn(insert)
         await self.audit.record(
-            "campaign.send",
+            "campaign.send" if scheduled_id is None else "scheduled.start",
             admin=admin,
+            username="scheduler",
             detail=f"#{campaign_id} {draft.title!r}: {len(preview.recipients)} recipients",
             client=client,
         )
@@ -299,6 +356,8 @@ class CampaignService:
         else:
             per_message = campaign.sms_parts / max(1, found.total_sms)
             eta = self.eta_for_parts(round(found.queued_sms * max(1.0, per_message)))
+        if eta is not None and campaign.state is CampaignState.SENDING:
+            eta = (self.finish_time(campaign.draft, now, eta) - now).total_seconds()
         progress = found.progress(eta)
         if (
             campaign.state is CampaignState.SENDING
@@ -376,8 +435,14 @@ class CampaignService:
 
     async def _fan_out(self, campaign: Campaign, recipients: Sequence[Recipient]) -> None:
         """Queue one message per recipient in their language, then mark the fan-out done."""
-        valid_until = self._clock() + self.settings.valid_for
-        await self._outbox.enqueue_many(campaign.id, _messages(campaign, recipients, valid_until))
+        now = self._clock()
+        hold = self.hold_until(campaign.draft, now)
+        valid_until = (hold or now) + self.settings.valid_for
+        if hold is not None:
+            _LOGGER.info("alert #%d waits for the end of quiet hours at %s", campaign.id, hold)
+        await self._outbox.enqueue_many(
+            campaign.id, _messages(campaign, recipients, valid_until, hold)
+        )
         await self._db.write_fn(
             lambda conn: conn.execute(
                 "UPDATE campaign SET fanned_out = 1 WHERE id = ?", (campaign.id,)
@@ -399,7 +464,10 @@ def idempotency_key(campaign_id: int, channel: str, number: str, generation: int
 
 
 def _messages(
-    campaign: Campaign, recipients: Sequence[Recipient], valid_until: datetime
+    campaign: Campaign,
+    recipients: Sequence[Recipient],
+    valid_until: datetime,
+    not_before: datetime | None,
 ) -> Iterator[NewMessage]:
     bodies = {language: body_for(campaign.draft, language) for language in _LANGUAGES}
     for recipient in recipients:
@@ -414,4 +482,5 @@ def _messages(
                 campaign.id, recipient.channel, recipient.number, campaign.generation
             ),
             campaign_id=campaign.id,
+            not_before=not_before,
         )

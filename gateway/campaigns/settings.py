@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gateway.campaigns.quiet import QuietHours
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -33,6 +36,14 @@ def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA zone name; ValueError names a bad one."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"town.timezone: {name!r} is not a time zone") from None
+
+
 @dataclass(frozen=True)
 class CampaignSettings:
     """Every knob of the admin console."""
@@ -48,10 +59,16 @@ class CampaignSettings:
     # An alert not sent within this long is stale: its messages expire instead.
     valid_for: timedelta = timedelta(hours=6)
     default_language: str = "fr"
+    # Quiet hours and "send at" times are read and shown on the town's clock.
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Toronto"))
+    quiet_hours: QuietHours | None = None  # None: information alerts go out at any hour
+    totp_max_failures: int = 5
+    totp_lockout: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> CampaignSettings:
         """From gateway.config's values (keys documented in README's settings table)."""
+        zone = parse_timezone(str(values["town.timezone"]))
         return cls(
             allowed_networks=parse_networks(values["admin.allowed_networks"]),
             session_idle=timedelta(seconds=float(values["admin.session_idle_s"])),
@@ -59,6 +76,10 @@ class CampaignSettings:
             emergency_overrides_consent=bool(values["campaigns.emergency_overrides_consent"]),
             valid_for=timedelta(seconds=float(values["campaigns.valid_s"])),
             default_language=str(values["town.language"]),
+            timezone=zone,
+            quiet_hours=QuietHours.parse(str(values["campaigns.quiet_hours"]), zone),
+            totp_max_failures=int(values["admin.totp_max_failures"]),
+            totp_lockout=timedelta(seconds=float(values["admin.totp_lockout_s"])),
         )
 
     def allows(self, host: str | None) -> bool:

@@ -27,6 +27,14 @@ class TargetKind(enum.StrEnum):
     RANGE = "range"  # a civic-number range on one street
 
 
+class Parity(enum.StrEnum):
+    """Which side of a street a civic-number range covers (odd and even sides face)."""
+
+    ALL = "all"
+    ODD = "odd"
+    EVEN = "even"
+
+
 class TargetError(ValueError):
     """A target the page must ask again for; `code` names the problem."""
 
@@ -45,6 +53,7 @@ class Target:
     street_id: int | None = None
     civic_from: int | None = None
     civic_to: int | None = None
+    parity: Parity = Parity.ALL
 
     def __post_init__(self) -> None:
         if self.kind is TargetKind.ZONES and not self.zone_ids:
@@ -66,6 +75,7 @@ class Target:
                 "street_id": self.street_id,
                 "civic_from": self.civic_from,
                 "civic_to": self.civic_to,
+                "parity": self.parity.value,
             },
             sort_keys=True,
         )
@@ -81,6 +91,7 @@ class Target:
             street_id=raw.get("street_id"),
             civic_from=raw.get("civic_from"),
             civic_to=raw.get("civic_to"),
+            parity=Parity(raw.get("parity", "all")),
         )
 
     def where(self) -> tuple[str, list[object]]:
@@ -93,9 +104,14 @@ class Target:
             return f"r.street_id IN ({marks})", list(self.street_ids)
         if self.kind is TargetKind.RANGE:
             # CAST keeps the leading digits: "12A" is number 12.
+            number = "CAST(r.civic_number AS INTEGER)"
+            side = {
+                Parity.ALL: "",
+                Parity.ODD: f" AND {number} % 2 = 1",
+                Parity.EVEN: f" AND {number} % 2 = 0",
+            }[self.parity]
             return (
-                "r.street_id = ? AND r.civic_number <> ''"
-                " AND CAST(r.civic_number AS INTEGER) BETWEEN ? AND ?",
+                f"r.street_id = ? AND r.civic_number <> '' AND {number} BETWEEN ? AND ?{side}",
                 [self.street_id, self.civic_from, self.civic_to],
             )
         return "1", []

@@ -124,6 +124,13 @@ UPDATE message SET state = 'cancelled', finished_at = :now, updated_at = :now
 WHERE campaign_id = :campaign AND state = 'queued'
 """
 
+# Quiet hours: a campaign's queued rows wait until :until; their validity moves with them.
+DEFER_CAMPAIGN = """
+UPDATE message SET next_attempt_at = :until, updated_at = :now,
+    valid_until = CASE WHEN valid_until IS NULL THEN NULL ELSE max(valid_until, :valid) END
+WHERE campaign_id = :campaign AND state = 'queued' AND next_attempt_at < :until
+"""
+
 INSERT_PART = """
 INSERT INTO message_part (message_id, attempt, part_no, modem, mr, sent_at)
 VALUES (?, ?, ?, ?, ?, ?)

@@ -14,9 +14,12 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pyotp
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
@@ -107,6 +110,8 @@ class Server(threading.Thread):
                 await seed_residents(gateway.db, town(self.phones, zones, zone_names=ZONES))
                 await AdminAccounts(gateway.db).create("operatrice", PASSWORD, Role.OPERATOR)
                 await AdminAccounts(gateway.db).create("gestionnaire", PASSWORD, Role.ADMIN)
+                for language in ("fr", "en"):  # test_admin_extras: one account per journey
+                    await AdminAccounts(gateway.db).create(f"chef-{language}", PASSWORD, Role.ADMIN)
                 app = create_app(gateway, simulator=sim, settings=fast_settings())
                 self.server = uvicorn.Server(
                     uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
@@ -492,5 +497,149 @@ def test_admin_moves_a_street_and_imports_residents(
             page.wait_for_url(re.compile(r".*/admin/residents/\d+$"))
             check(page, axe, csp_errors)
             assert "(819) 555-0199" in page.content() or "819-555-0199" in page.content()
+    finally:
+        context.close()
+
+
+EXTRA_WORDS: dict[str, dict[str, Any]] = {
+    "fr": {
+        "account": "Mon compte",
+        "enable": "Activer la double vérification",
+        "code": re.compile(r"^Code à 6 chiffres"),
+        "confirm_totp": "Confirmer et activer",
+        "signout": re.compile(r"^Déconnexion"),
+        "verify": "Vérifier",
+        "template_name": "Nom du modèle",
+        "save_template": "Enregistrer comme modèle",
+        "templates": "Modèles",
+        "use": re.compile(r"^Utiliser —"),
+        "send_at": "Envoyer plus tard (facultatif)",
+        "confirm_schedule": "J'ai vérifié l'aperçu",
+        "schedule": "Programmer l'alerte",
+        "edit": re.compile(r"^Modifier —"),
+        "cancel": re.compile(r"^Annuler —"),
+        "cancelled": "L'alerte programmée est annulée.",
+    },
+    "en": {
+        "account": "My account",
+        "enable": "Turn on two-step verification",
+        "code": re.compile(r"^6-digit code"),
+        "confirm_totp": "Confirm and turn on",
+        "signout": re.compile(r"^Sign out"),
+        "verify": "Verify",
+        "template_name": "Template name",
+        "save_template": "Save as a template",
+        "templates": "Templates",
+        "use": re.compile(r"^Use —"),
+        "send_at": "Send later (optional)",
+        "confirm_schedule": "I checked the preview",
+        "schedule": "Schedule the alert",
+        "edit": re.compile(r"^Edit —"),
+        "cancel": re.compile(r"^Cancel —"),
+        "cancelled": "The scheduled alert is cancelled.",
+    },
+}
+
+
+@pytest.mark.parametrize("journey", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+def test_admin_extras(
+    server: Server, browser: Browser, tmp_path: Path, journey: tuple[str, int]
+) -> None:
+    """Enrol TOTP, sign out, sign in with a code; save and use a template; schedule, edit and
+    cancel an alert. axe checks each page."""
+    language, width = journey
+    words, extra = WORDS[language], EXTRA_WORDS[language]
+    username = f"chef-{language}"
+    axe = Axe()
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    csp_errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+
+    def sign_in() -> None:
+        page.goto(f"{server.url}/admin/login?lang={language}")
+        page.get_by_label(words["username"]).fill(username)
+        page.get_by_label(words["password"]).fill(PASSWORD)
+        page.get_by_role("button", name=words["login"], exact=True).click()
+
+    try:
+        with screenshots(page, tmp_path, f"admin-extras-{language}"):
+            sign_in()
+            page.wait_for_url("**/admin/campaigns")
+            page.get_by_role("link", name=extra["account"]).click()
+            page.wait_for_url("**/admin/account")
+            check(page, axe, csp_errors)
+            page.get_by_role("button", name=extra["enable"]).click()
+            page.wait_for_url("**/admin/account*")
+            check(page, axe, csp_errors)
+            assert page.locator("svg.qr").count() == 1
+            app = pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", ""))
+            page.get_by_label(extra["code"]).fill(app.now())
+            page.get_by_role("button", name=extra["confirm_totp"]).click()
+            page.wait_for_load_state("load")
+            check(page, axe, csp_errors)
+            assert page.locator("svg.qr").count() == 0
+
+            page.get_by_role("button", name=extra["signout"]).click()
+            page.wait_for_url("**/admin/login")
+            sign_in()
+            page.wait_for_url("**/admin/login/code")
+            check(page, axe, csp_errors)
+            # The next step's code: the enrolment used this one, and a code is good once.
+            page.get_by_label(extra["code"]).fill(app.at(datetime.now(UTC) + timedelta(seconds=30)))
+            page.get_by_role("button", name=extra["verify"]).click()
+            page.wait_for_url("**/admin/campaigns")
+
+            page.get_by_role("link", name=words["new"]).first.click()
+            page.wait_for_url("**/admin/campaigns/new")
+            title = f"Modèle {language}"
+            page.get_by_label(field(words["title"])).fill(title)
+            page.get_by_label(field(words["fr"])).fill(FR)
+            page.get_by_label(words["en"]).fill(EN)
+            page.get_by_label(extra["template_name"]).fill(f"Ébullition {language}")
+            page.get_by_role("button", name=extra["save_template"]).click()
+            page.wait_for_load_state("load")
+            check(page, axe, csp_errors)
+
+            page.get_by_role("link", name=extra["templates"], exact=True).click()
+            page.wait_for_url("**/admin/templates")
+            check(page, axe, csp_errors)
+            page.get_by_role("row", name=re.compile(f"Ébullition {language}")).get_by_role(
+                "link", name=extra["use"]
+            ).click()
+            page.wait_for_url("**/admin/campaigns/new?template=*")
+            assert page.get_by_label(field(words["title"])).input_value() == title
+
+            later = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("America/Toronto"))
+            page.get_by_label(extra["send_at"]).fill(later.strftime("%Y-%m-%dT%H:%M"))
+            page.get_by_label(words["zones"], exact=True).check()
+            page.get_by_label(re.compile(r"^Nord\b")).check()
+            page.get_by_role("button", name=words["preview"], exact=True).click()
+            page.wait_for_load_state("load")
+            check(page, axe, csp_errors)
+            page.get_by_label(re.compile(re.escape(extra["confirm_schedule"]))).check()
+            page.get_by_role("button", name=extra["schedule"]).click()
+            page.wait_for_url("**/admin/campaigns")
+            check(page, axe, csp_errors)
+            row = page.get_by_role("row", name=re.compile(re.escape(title)))
+            assert later.strftime("%Y-%m-%d %H:%M") in row.inner_text()
+
+            row.get_by_role("link", name=extra["edit"]).click()
+            page.wait_for_url("**/admin/scheduled/*")
+            check(page, axe, csp_errors)
+            assert page.get_by_label(extra["send_at"]).input_value() == later.strftime(
+                "%Y-%m-%dT%H:%M"
+            )
+            page.go_back()
+            page.wait_for_url("**/admin/campaigns")
+            page.get_by_role("row", name=re.compile(re.escape(title))).get_by_role(
+                "button", name=extra["cancel"]
+            ).click()
+            page.get_by_text(extra["cancelled"]).wait_for()
+            check(page, axe, csp_errors)
     finally:
         context.close()

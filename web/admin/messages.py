@@ -21,6 +21,16 @@ ADMIN_ERRORS: Final[dict[str, str]] = {
     "nobody": N_("Cette alerte ne joindrait personne. Élargissez le ciblage."),
     "confirm": N_("Cochez la case pour confirmer l'envoi."),
     "csv": N_("Choisissez un fichier CSV avec les colonnes name et zone."),
+    "totp_wrong": N_(
+        "Ce code n'est pas le bon (ou a déjà servi). Entrez le code affiché maintenant."
+    ),
+    "totp_locked": N_(
+        "Trop de codes erronés : ce compte n'accepte plus de code pendant un moment. Réessayez"
+        " plus tard."
+    ),
+    "send_at": N_("Choisissez une date et une heure d'envoi à venir."),
+    "send_at_format": N_("Entrez la date et l'heure d'envoi sous la forme AAAA-MM-JJ HH:MM."),
+    "template_name": N_("Donnez un nom au modèle (80 caractères au plus)."),
 }
 
 ADMIN_NOTICES: Final[dict[str, str]] = {
@@ -32,6 +42,13 @@ ADMIN_NOTICES: Final[dict[str, str]] = {
     "state": N_("Cette action n'est pas possible dans l'état actuel de l'alerte."),
     "imported": N_("La liste des rues a été importée."),
     "balance_checked": N_("Le solde a été demandé à l'opérateur."),
+    "totp_on": N_("La double vérification est activée."),
+    "totp_off": N_("La double vérification est désactivée."),
+    "scheduled": N_("L'alerte est programmée."),
+    "scheduled_cancelled": N_("L'alerte programmée est annulée."),
+    "scheduled_gone": N_("Trop tard : l'alerte programmée est déjà partie ou a été annulée."),
+    "template_saved": N_("Le modèle est enregistré."),
+    "template_deleted": N_("Le modèle est supprimé."),
 }
 
 REJECT_REASONS: Final[dict[str, str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from gateway.campaigns.models import Campaign, Progress
 from gateway.campaigns.progress import Timeline
@@ -86,3 +86,62 @@ def progress_json(campaign: Campaign, progress: Progress, gettext: Callable[[str
             "done": progress.finished == progress.total,
         }
     )
+
+
+# The per-modem chart: one row of bars per modem, all on the same scale, a label on the left.
+MODEM_LABEL_WIDTH = 70
+MODEM_ROW_HEIGHT = 36
+MODEM_BAR_HEIGHT = 28
+
+
+@dataclass(frozen=True, slots=True)
+class ModemRow:
+    """One modem's row of the per-modem chart and the figures of its table row."""
+
+    name: str
+    y: float
+    bars: tuple[Bar, ...]
+    total: int
+    peak: int  # most sends in one interval
+    share: int  # whole percent of the campaign's sends
+
+
+def modem_rows(timeline: Timeline) -> list[ModemRow]:
+    """Rows for the per-modem chart, scaled to the busiest interval of any modem."""
+    peak = max((max(counts, default=0) for _name, counts in timeline.modem_counts), default=0)
+    peak = max(1, peak)
+    everything = max(1, sum(sum(counts) for _name, counts in timeline.modem_counts))
+    rows = []
+    for index, (name, counts) in enumerate(timeline.modem_counts):
+        width = (CHART_WIDTH - MODEM_LABEL_WIDTH) / (len(counts) or 1)
+        top = index * MODEM_ROW_HEIGHT
+        row_bars = []
+        for position, sends in enumerate(counts):
+            height = MODEM_BAR_HEIGHT * sends / peak
+            row_bars.append(
+                Bar(
+                    x=round(MODEM_LABEL_WIDTH + position * width, 2),
+                    y=round(top + MODEM_BAR_HEIGHT - height, 2),
+                    width=round(width * 0.85, 2),
+                    height=round(height, 2),
+                    count=sends,
+                    offset_s=position * timeline.width_ms // 1000,
+                )
+            )
+        total = sum(counts)
+        rows.append(
+            ModemRow(
+                name=name,
+                y=top,
+                bars=tuple(row_bars),
+                total=total,
+                peak=max(counts, default=0),
+                share=round(100 * total / everything),
+            )
+        )
+    return rows
+
+
+def town_clock(moment: datetime | None, zone: tzinfo) -> str:
+    """'2026-11-22 21:00' on the town's clock ('' when absent)."""
+    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -6,11 +6,13 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from web.admin import (
+    routes_account,
     routes_auth,
     routes_campaigns,
     routes_compose,
     routes_health,
     routes_imports,
+    routes_later,
     routes_neighbours,
     routes_reference,
     routes_residents,
@@ -20,11 +22,19 @@ from web.admin.lan import LanOnly
 ROUTES = [
     Route("/", routes_auth.home, methods=["GET"]),
     Route("/login", routes_auth.login, methods=["GET", "POST"]),
+    Route("/login/code", routes_account.login_code, methods=["GET", "POST"]),
     Route("/logout", routes_auth.logout, methods=["POST"]),
+    Route("/account", routes_account.account, methods=["GET"]),
+    Route("/account/totp", routes_account.account_totp, methods=["POST"]),
+    Route("/templates", routes_later.templates, methods=["GET"]),
+    Route("/templates/{template_id:int}/delete", routes_later.delete_template, methods=["POST"]),
+    Route("/scheduled/{scheduled_id:int}", routes_compose.edit_scheduled, methods=["GET"]),
+    Route("/scheduled/{scheduled_id:int}/cancel", routes_later.cancel_scheduled, methods=["POST"]),
     Route("/campaigns", routes_campaigns.history, methods=["GET"]),
     Route("/campaigns/new", routes_compose.compose, methods=["GET", "POST"]),
     Route("/campaigns/{campaign_id:int}", routes_campaigns.detail, methods=["GET"]),
     Route("/campaigns/{campaign_id:int}/events", routes_campaigns.events, methods=["GET"]),
+    Route("/campaigns/{campaign_id:int}/chart", routes_campaigns.chart, methods=["GET"]),
     Route(
         "/campaigns/{campaign_id:int}/{action:str}",
         routes_campaigns.control,

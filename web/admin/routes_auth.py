@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from web.admin.routes_account import start_second_step
 from web.admin.visit import AdminVisit, admin_page
 
 
@@ -27,6 +28,9 @@ async def login(visit: AdminVisit) -> Response:
         return visit.render(
             "admin/login.html", {"username": username, "errors": {"form": "login"}}, 400
         )
+    second_step = await start_second_step(visit, admin)
+    if second_step is not None:
+        return second_step
     await visit.sign_in(admin)
     await visit.service.audit.record("signin", admin=admin, client=visit.client)
     return visit.redirect("/admin/campaigns")

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from starlette.responses import Response, StreamingResponse
 
-from gateway.campaigns.models import Campaign, Role
+from gateway.campaigns.models import Campaign, CampaignState, Role
 from gateway.campaigns.service import CampaignService, StateError
-from web.admin.present import bars, clock, duration, progress_json
+from web.admin.present import bars, clock, duration, modem_rows, progress_json, town_clock
 from web.admin.visit import AdminVisit, admin_page
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,8 +43,16 @@ _CSV_COLUMNS = (
 
 @admin_page()
 async def history(visit: AdminVisit) -> Response:
-    """Every alert, newest first, with its progress."""
-    return visit.render("admin/campaigns.html", {"rows": await visit.service.history()})
+    """Every alert, newest first, with its progress; alerts scheduled for later above them."""
+    zone = visit.service.settings.timezone
+    scheduled = await visit.service.scheduler.recent()
+    context = {
+        "rows": await visit.service.history(),
+        "scheduled": scheduled,
+        "send_times": {item.id: town_clock(item.send_at, zone) for item in scheduled},
+        "timezone": str(zone),
+    }
+    return visit.render("admin/campaigns.html", context)
 
 
 @admin_page()
@@ -55,19 +63,42 @@ async def detail(visit: AdminVisit) -> Response:
         return visit.render("admin/error.html", {"reason": "not_found"}, 404)
     progress = await visit.service.progress(campaign)
     campaign = await visit.service.get(campaign.id) or campaign  # it may have just finished
-    timeline = await visit.service.timeline(campaign)
+    held = (
+        visit.service.hold_until(campaign.draft, visit.service.now())
+        if campaign.state is CampaignState.SENDING and progress.queued
+        else None
+    )
     context = {
         "campaign": campaign,
         "progress": progress,
         "eta_text": duration(progress.eta_s, visit.gettext),
         "eta_start_text": duration(campaign.eta_s, visit.gettext),
-        "bars": bars(timeline),
-        "timeline": timeline,
-        "chart_span": duration(timeline.width_ms * len(timeline.counts) / 1000, visit.gettext),
         "calls_possible": visit.service.calls_possible(),
         "clock": clock,
+        "held_until": town_clock(held, visit.service.settings.timezone),
+        **await _chart_context(visit, campaign),
     }
     return visit.render("admin/campaign.html", context)
+
+
+@admin_page()
+async def chart(visit: AdminVisit) -> Response:
+    """The charts and their tables alone, for admin-progress.js to swap in as sends happen."""
+    campaign = await _campaign(visit)
+    if campaign is None:
+        return visit.render("admin/error.html", {"reason": "not_found"}, 404)
+    return visit.render("admin/_charts.html", await _chart_context(visit, campaign))
+
+
+async def _chart_context(visit: AdminVisit, campaign: Campaign) -> dict[str, object]:
+    timeline = await visit.service.timeline(campaign)
+    return {
+        "campaign": campaign,
+        "bars": bars(timeline),
+        "modem_rows": modem_rows(timeline),
+        "timeline": timeline,
+        "chart_span": duration(timeline.width_ms * len(timeline.counts) / 1000, visit.gettext),
+    }
 
 
 @admin_page()

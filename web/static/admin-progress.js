@@ -1,4 +1,5 @@
-// Live progress on /admin/campaigns/{id}: counts from the server-sent event stream.
+// Live progress on /admin/campaigns/{id}: counts from the server-sent event stream, and the
+// server-rendered charts fetched again (at most every CHART_EVERY_MS) as messages move.
 // The page works without this file (its "Refresh" link reloads it).
 (function () {
   "use strict";
@@ -9,6 +10,31 @@
   }
   var source = new EventSource(live.getAttribute("data-events"));
   var finished = false;
+  var CHART_EVERY_MS = 2000;
+  var charts = document.getElementById("charts");
+  var chartUrl = charts ? charts.getAttribute("data-chart") : null;
+  var chartBusy = false;
+  var chartAt = 0;
+  function refreshCharts() {
+    if (!chartUrl || !window.fetch || chartBusy || Date.now() - chartAt < CHART_EVERY_MS) {
+      return;
+    }
+    chartBusy = true;
+    chartAt = Date.now();
+    fetch(chartUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (html !== null) {
+          charts.innerHTML = html; // same-origin, server-escaped markup; CSP blocks any script
+        }
+      })
+      .catch(function () {})
+      .then(function () {
+        chartBusy = false;
+      });
+  }
   source.onmessage = function (event) {
     var data = JSON.parse(event.data);
     Object.keys(data.counts).forEach(function (name) {
@@ -30,6 +56,7 @@
     if (eta) {
       eta.textContent = data.eta || "\u2014";
     }
+    refreshCharts();
     if (data.done && !finished) {
       finished = true;
       source.close();
