@@ -16,12 +16,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from gateway.api.service import ApiService
+from gateway.api.settings import ApiSettings
 from gateway.campaigns.service import CampaignService
 from gateway.residents.service import ResidentService
 from gateway.residents.settings import ResidentSettings
 from gateway.service import Gateway
 from web import routes_auth, routes_neighbours, routes_profile, routes_sim
 from web.admin.routes import admin_mount
+from web.api.routes import api_mount
 from web.captcha import Captcha
 from web.messages import ERRORS, NOTICES
 from web.routes_sim import PhoneDirectory
@@ -57,6 +60,12 @@ def create_app(
             service.keys.mac("altcha"), resident_settings.captcha_max_number
         )
         app.state.campaigns = await CampaignService.open(gateway)
+        app.state.api = ApiService(
+            gateway.db,
+            gateway.outbox,
+            app.state.campaigns,
+            ApiSettings.from_config(gateway.config.values),
+        )
         yield
 
     routes: list[Route | Mount] = [
@@ -64,6 +73,7 @@ def create_app(
         *routes_profile.ROUTES,
         *routes_neighbours.ROUTES,
         admin_mount(),
+        api_mount(),
         Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     if simulator is not None:

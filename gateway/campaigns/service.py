@@ -201,8 +201,21 @@ class CampaignService:
 
     # ---- send and control
 
-    async def send(self, draft: Draft, target: Target, admin: Admin, *, client: str = "") -> int:
-        """Store the campaign and its recipients, then queue every message; returns its id."""
+    async def send(
+        self,
+        draft: Draft,
+        target: Target,
+        admin: Admin | None,
+        *,
+        client: str = "",
+        actor: str = "",
+        on_insert: Callable[[sqlite3.Connection, int], None] | None = None,
+    ) -> int:
+        """Store the campaign and its recipients, then queue every message; returns its id.
+
+        Without an `admin` (the HTTP API) the audit log names `actor`; `on_insert` runs in the
+        campaign's own transaction (the API records its idempotency key there: both or none).
+        """
         preview = await self.preview(draft, target)
         draft = self.check_draft(draft)
         new = repo.NewCampaign(
@@ -212,15 +225,21 @@ class CampaignService:
             residents=preview.residents_reached,
             sms_parts=preview.sms_parts,
             eta_s=preview.eta_s,
-            created_by=admin.id,
+            created_by=admin.id if admin is not None else None,
             created_at_ms=to_ms(self._clock()),
         )
-        campaign_id = await self._db.write_fn(
-            lambda conn: repo.insert_campaign(conn, new, preview.recipients)
-        )
+
+        def insert(conn: sqlite3.Connection) -> int:
+            campaign_id = repo.insert_campaign(conn, new, preview.recipients)
+            if on_insert is not None:
+                on_insert(conn, campaign_id)
+            return campaign_id
+
+        campaign_id = await self._db.write_fn(insert)
         await self.audit.record(
             "campaign.send",
             admin=admin,
+            username=actor,
             detail=f"#{campaign_id} {draft.title!r}: {len(preview.recipients)} recipients",
             client=client,
         )

@@ -1,0 +1,163 @@
+"""The webhook_delivery table's only door: queue, take what is due, record each attempt."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gateway.storage.database import Database
+from gateway.storage.times import from_ms, opt_from_ms, to_ms, utc_now
+
+_COLUMNS = (
+    "id, url, event, event_id, body, state, attempts, next_attempt_at, last_status,"
+    " last_error, created_at, finished_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event for one receiver, as stored."""
+
+    id: int
+    url: str
+    event: str
+    event_id: str
+    body: str  # the JSON sent (and signed) at every attempt
+    state: str  # pending | delivered | failed
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DeliveryStore:
+    """Deliveries survive restarts: what is pending when the gateway stops is sent after."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def add(self, urls: Sequence[str], event: str, event_id: str, body: str) -> int:
+        """One row per URL; an event already queued for a URL is skipped. Returns rows added."""
+        now = to_ms(self._clock())
+
+        def insert(conn: sqlite3.Connection) -> int:
+            added = 0
+            for url in urls:
+                added += conn.execute(
+                    "INSERT OR IGNORE INTO webhook_delivery"
+                    " (url, event, event_id, body, next_attempt_at, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (url, event, event_id, body, now, now),
+                ).rowcount
+            return added
+
+        return await self._db.write_fn(insert)
+
+    async def claim(self, limit: int, lease: timedelta) -> list[Delivery]:
+        """Due deliveries, oldest first, each pushed `lease` ahead while its POST runs.
+
+        A delivery in flight is then not due again; if the gateway stops mid-POST it is
+        retried once the lease runs out (receivers drop repeats by their event id).
+        """
+        now = self._clock()
+        now_ms, until_ms = to_ms(now), to_ms(now + lease)
+
+        def take(conn: sqlite3.Connection) -> list[Delivery]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM webhook_delivery"
+                " WHERE state = 'pending' AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id LIMIT ?",
+                (now_ms, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE webhook_delivery SET next_attempt_at = ? WHERE id = ?",
+                [(until_ms, int(row["id"])) for row in rows],
+            )
+            return [_delivery(row) for row in rows]
+
+        return await self._db.write_fn(take)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending delivery falls due (None: nothing pending)."""
+        rows = await self._db.read_fn(
+            lambda conn: conn.execute(
+                "SELECT min(next_attempt_at) FROM webhook_delivery WHERE state = 'pending'"
+            ).fetchall()
+        )
+        value = rows[0][0] if rows else None
+        return None if value is None else from_ms(int(value))
+
+    async def delivered(self, delivery_id: int, status: int) -> None:
+        """The receiver answered 2xx."""
+        now = to_ms(self._clock())
+        await self._db.write_fn(
+            lambda conn: conn.execute(
+                "UPDATE webhook_delivery SET state = 'delivered', attempts = attempts + 1,"
+                " last_status = ?, last_error = NULL, finished_at = ? WHERE id = ?",
+                (status, now, delivery_id),
+            )
+        )
+
+    async def attempt_failed(
+        self,
+        delivery_id: int,
+        *,
+        status: int | None,
+        error: str,
+        retry_in: timedelta | None,
+    ) -> None:
+        """Count the attempt; try again after `retry_in`, or give up when it is None."""
+        now = self._clock()
+        if retry_in is None:
+            sql = (
+                "UPDATE webhook_delivery SET state = 'failed', attempts = attempts + 1,"
+                " last_status = ?, last_error = ?, finished_at = ? WHERE id = ?"
+            )
+            params: tuple[object, ...] = (status, error[:500], to_ms(now), delivery_id)
+        else:
+            sql = (
+                "UPDATE webhook_delivery SET attempts = attempts + 1, last_status = ?,"
+                " last_error = ?, next_attempt_at = ? WHERE id = ?"
+            )
+            params = (status, error[:500], to_ms(now + retry_in), delivery_id)
+        await self._db.write_fn(lambda conn: conn.execute(sql, params))
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        """One row, for tests and the log."""
+        rows = await self._db.read_fn(
+            lambda conn: conn.execute(
+                f"SELECT {_COLUMNS} FROM webhook_delivery WHERE id = ?", (delivery_id,)
+            ).fetchall()
+        )
+        return _delivery(rows[0]) if rows else None
+
+    async def all(self, limit: int = 1000) -> list[Delivery]:
+        """Newest first."""
+        rows = await self._db.read_fn(
+            lambda conn: conn.execute(
+                f"SELECT {_COLUMNS} FROM webhook_delivery ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        )
+        return [_delivery(row) for row in rows]
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=int(row["id"]),
+        url=str(row["url"]),
+        event=str(row["event"]),
+        event_id=str(row["event_id"]),
+        body=str(row["body"]),
+        state=str(row["state"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=from_ms(int(row["next_attempt_at"])),
+        last_status=None if row["last_status"] is None else int(row["last_status"]),
+        last_error=None if row["last_error"] is None else str(row["last_error"]),
+        created_at=from_ms(int(row["created_at"])),
+        finished_at=opt_from_ms(row["finished_at"]),
+    )
