@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway.api import cli as api_cli
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
 from gateway.service import Gateway
@@ -110,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
         "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
     )
     create.set_defaults(run=_admin_create)
+
+    api_cli.add_parser(commands)
 
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
     backup.add_argument(
