@@ -68,6 +68,7 @@ class WebhookDispatcher:
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._posts: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], str] = {}  # POST → its receiver
 
     def start(self) -> None:
         """Listen and send (pending deliveries of a previous run go first)."""
@@ -90,7 +91,7 @@ class WebhookDispatcher:
         for task in [*self._tasks, *self._posts]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._posts, return_exceptions=True)
-        self._tasks, self._posts = [], set()
+        self._tasks, self._posts, self._in_flight = [], set(), {}
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
@@ -151,28 +152,37 @@ class WebhookDispatcher:
             self._wake.clear()
             free = self.settings.concurrency - len(self._posts)
             if free > 0:
-                for delivery in await self.store.claim(free, lease):
+                for delivery in await self.store.claim(free, lease, self._in_flight.values()):
                     task = asyncio.create_task(self._post(delivery), name="webhook post")
                     self._posts.add(task)
+                    self._in_flight[task] = delivery.url
                     task.add_done_callback(self._post_done)
-            if self.settings.concurrency - len(self._posts) <= 0:
-                await self._wake.wait()  # a POST finishing wakes us
-                continue
-            due_at = await self.store.next_due_at()
-            wait = None
-            if due_at is not None:
-                wait = max(0.0, (due_at - self._clock()).total_seconds())
-                if wait == 0.0:
-                    continue
+            wait: float | None = None
+            if len(self._posts) < self.settings.concurrency:
+                due_at = await self.store.next_due_at(set(self._in_flight.values()))
+                if due_at is not None:
+                    wait = max(0.0, (due_at - self._clock()).total_seconds())
+                    if wait == 0.0:
+                        continue
+            # Woken by a new event or a POST finishing; else at the next due time.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
 
     def _post_done(self, task: asyncio.Task[None]) -> None:
         self._posts.discard(task)
+        self._in_flight.pop(task, None)
         self._wake.set()
 
     async def _post(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        except Exception:  # a database error: the lease runs out and the POST is made again
+            _LOGGER.exception(
+                "webhook %s to %s: attempt not recorded", delivery.event_id, delivery.url
+            )
+
+    async def _attempt(self, delivery: Delivery) -> None:
         assert self._client is not None
         body = delivery.body.encode("utf-8")
         headers = {

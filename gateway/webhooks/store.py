@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.storage.database import Database
 from gateway.storage.times import from_ms, opt_from_ms, to_ms, utc_now
 
+# Due rows looked at per claim: enough to find work for every free receiver behind a backlog
+# to one that is down.
+_SCAN = 500
 _COLUMNS = (
     "id, url, event, event_id, body, state, attempts, next_attempt_at, last_status,"
     " last_error, created_at, finished_at"
@@ -58,35 +61,51 @@ class DeliveryStore:
 
         return await self._db.write_fn(insert)
 
-    async def claim(self, limit: int, lease: timedelta) -> list[Delivery]:
-        """Due deliveries, oldest first, each pushed `lease` ahead while its POST runs.
+    async def claim(
+        self, limit: int, lease: timedelta, busy_urls: Collection[str] = ()
+    ) -> list[Delivery]:
+        """Due deliveries, oldest first, one per receiver not in `busy_urls`, each pushed
+        `lease` ahead while its POST runs.
 
-        A delivery in flight is then not due again; if the gateway stops mid-POST it is
-        retried once the lease runs out (receivers drop repeats by their event id).
+        One POST at a time per receiver: a slow one holds only its own queue, never another
+        receiver's. A delivery in flight is not due again; if the gateway stops mid-POST it
+        is retried once the lease runs out (receivers drop repeats by their event id).
         """
         now = self._clock()
         now_ms, until_ms = to_ms(now), to_ms(now + lease)
+        busy = set(busy_urls)
 
         def take(conn: sqlite3.Connection) -> list[Delivery]:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM webhook_delivery"
                 " WHERE state = 'pending' AND next_attempt_at <= ?"
                 " ORDER BY next_attempt_at, id LIMIT ?",
-                (now_ms, limit),
+                (now_ms, _SCAN),
             ).fetchall()
+            chosen: list[Delivery] = []
+            for row in rows:
+                if len(chosen) >= limit:
+                    break
+                if row["url"] not in busy:
+                    busy.add(row["url"])
+                    chosen.append(_delivery(row))
             conn.executemany(
                 "UPDATE webhook_delivery SET next_attempt_at = ? WHERE id = ?",
-                [(until_ms, int(row["id"])) for row in rows],
+                [(until_ms, delivery.id) for delivery in chosen],
             )
-            return [_delivery(row) for row in rows]
+            return chosen
 
         return await self._db.write_fn(take)
 
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending delivery falls due (None: nothing pending)."""
+    async def next_due_at(self, busy_urls: Collection[str] = ()) -> datetime | None:
+        """When the earliest pending delivery to a receiver not busy falls due (None: none)."""
+        marks = ",".join("?" for _ in busy_urls)
+        params = tuple(busy_urls)
         rows = await self._db.read_fn(
             lambda conn: conn.execute(
                 "SELECT min(next_attempt_at) FROM webhook_delivery WHERE state = 'pending'"
+                + (f" AND url NOT IN ({marks})" if marks else ""),
+                params,
             ).fetchall()
         )
         value = rows[0][0] if rows else None
