@@ -84,6 +84,7 @@ class Server(threading.Thread):
                 zones = await streets_by_zone(gateway.db)
                 await seed_residents(gateway.db, town(self.phones, zones, zone_names=ZONES))
                 await AdminAccounts(gateway.db).create("operatrice", PASSWORD, Role.OPERATOR)
+                await AdminAccounts(gateway.db).create("chef", PASSWORD, Role.ADMIN)
                 app = create_app(gateway, simulator=sim, settings=fast_settings())
                 self.server = uvicorn.Server(
                     uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)

@@ -21,6 +21,9 @@ ADMIN_ERRORS: Final[dict[str, str]] = {
     "nobody": N_("Cette alerte ne joindrait personne. Élargissez le ciblage."),
     "confirm": N_("Cochez la case pour confirmer l'envoi."),
     "csv": N_("Choisissez un fichier CSV avec les colonnes name et zone."),
+    "token_name": N_("Entrez le nom du système qui utilisera le jeton (64 caractères au plus)."),
+    "token_role": N_("Choisissez le rôle du jeton."),
+    "token_taken": N_("Un jeton actif porte déjà ce nom : révoquez-le ou choisissez-en un autre."),
 }
 
 ADMIN_NOTICES: Final[dict[str, str]] = {
@@ -31,6 +34,7 @@ ADMIN_NOTICES: Final[dict[str, str]] = {
     "cancelled": N_("L'alerte est annulée : plus rien ne sera envoyé."),
     "state": N_("Cette action n'est pas possible dans l'état actuel de l'alerte."),
     "imported": N_("La liste des rues a été importée."),
+    "token_revoked": N_("Le jeton est révoqué : il ne fonctionne plus."),
 }
 
 REJECT_REASONS: Final[dict[str, str]] = {

@@ -11,6 +11,7 @@ from web.admin import (
     routes_compose,
     routes_neighbours,
     routes_reference,
+    routes_tokens,
 )
 from web.admin.lan import LanOnly
 
@@ -32,6 +33,8 @@ ROUTES = [
     Route("/reference", routes_reference.reference, methods=["GET"]),
     Route("/reference/streets", routes_reference.import_streets, methods=["POST"]),
     Route("/audit", routes_reference.audit, methods=["GET"]),
+    Route("/api-tokens", routes_tokens.tokens, methods=["GET", "POST"]),
+    Route("/api-tokens/{token_id:int}/revoke", routes_tokens.revoke, methods=["POST"]),
     *routes_neighbours.ROUTES,
 ]
 
