@@ -166,7 +166,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Client networks (CIDR) the HTTP API answers (/api/v1); others get 404.",
         list,
     ),
-    Setting("api.requests_per_minute", 60, "Requests one API token may make per minute.", int),
+    Setting(
+        "api.requests_per_minute",
+        60,
+        "Requests one API token may make per minute; 0: no limit.",
+        int,
+    ),
     Setting("api.sms_valid_s", 3600.0, "An API SMS not sent within this long expires (s).", float),
     Setting("webhooks.urls", [], "Addresses that receive signed webhook POSTs (none: off).", list),
     Setting("webhooks.secret", "", "Shared secret of the webhook signatures (required with urls)."),

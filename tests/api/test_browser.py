@@ -13,15 +13,14 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser
 
-from tests.admin.test_browser import (  # noqa: F401 - fixtures used by name
-    PASSWORD,
-    Server,
-    _no_leaked_tasks,
-    browser,
-    check,
-    server,
-)
+from tests.admin import test_browser as admin_browser
+from tests.admin.test_browser import PASSWORD, Server, check
 from tests.web.test_browser import screenshots
+
+# The admin browser test's fixtures: a Simulator + Gateway + uvicorn thread, and Chromium.
+server = admin_browser.server
+browser = admin_browser.browser
+_no_leaked_tasks = admin_browser._no_leaked_tasks
 
 pytestmark = pytest.mark.slow
 

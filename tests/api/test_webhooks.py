@@ -226,3 +226,18 @@ async def test_only_the_configured_events_are_posted(tmp_path: Path) -> None:
             posts = await receiver.wait_for(1)
         assert [p.event for p in posts] == ["message.status"]
         assert json.dumps(posts[0].body)  # a plain JSON object
+
+
+def test_the_readme_recipe_verifies_our_signatures() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\nimport hashlib, hmac, time")
+    code = readme[start + len("```python\n") : readme.index("```", start + 10)]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    body = b'{"id":"sms.received:7","type":"sms.received"}'
+    value = signing.header(SECRET, body)
+    assert namespace["verify"](SECRET, value, body)
+    assert not namespace["verify"](SECRET, value, body[:-1])
+    assert not namespace["verify"]("autre secret partagé", value, body)
+    old = signing.header(SECRET, body, timestamp=int(time.time()) - 600)
+    assert not namespace["verify"](SECRET, old, body)
