@@ -53,3 +53,11 @@ CREATE TABLE webhook_delivery (
 
 CREATE INDEX webhook_delivery_due ON webhook_delivery (next_attempt_at)
     WHERE state = 'pending';
+
+-- How far the webhooks have turned inbound SMS into deliveries, so the ones that arrived
+-- while the gateway stopped between storing an SMS and queueing its webhook are caught up at
+-- the next start. Set to the newest inbound id the first time webhooks run (no back-fill).
+CREATE TABLE webhook_cursor (
+    name TEXT PRIMARY KEY,  -- "inbound"
+    last_id INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

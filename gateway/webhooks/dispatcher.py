@@ -99,7 +99,9 @@ class WebhookDispatcher:
             await self._client.aclose()
             self._client = None
 
-    async def queue(self, event: str, event_id: str, data: dict[str, Any]) -> int:
+    async def queue(
+        self, event: str, event_id: str, data: dict[str, Any], *, inbound_id: int | None = None
+    ) -> int:
         """Store one event for every receiver and wake the sender; returns rows added."""
         if event not in self.settings.events:
             return 0
@@ -108,13 +110,19 @@ class WebhookDispatcher:
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        added = await self.store.add(self.settings.urls, event, event_id, body)
+        added = await self.store.add(
+            self.settings.urls, event, event_id, body, inbound_id=inbound_id
+        )
         self._wake.set()
         return added
 
     # ---- events → rows
 
     async def _listen(self, subscription: Subscription) -> None:
+        if "sms.received" in self.settings.events:
+            # Subscribed already: an SMS arriving now is queued twice at worst (then ignored).
+            for inbound_id in await self.store.inbound_backlog():
+                await self._inbound(inbound_id)
         dropped = 0
         async for event in subscription:
             if subscription.dropped != dropped:
@@ -131,9 +139,7 @@ class WebhookDispatcher:
     async def _on_event(self, event: Event) -> None:
         data = event.data
         if event.kind == "inbound":
-            found = await self._inbox.get_inbound(_int(data.get("id")))
-            if found is not None:
-                await self.queue("sms.received", f"sms.received:{found.id}", inbound_view(found))
+            await self._inbound(_int(data.get("id")))
             return
         state = str(data.get("state", ""))
         if data.get("message_class") != MessageClass.API.value or state not in REPORTED_STATES:
@@ -143,6 +149,16 @@ class WebhookDispatcher:
         if message is not None:
             view = message_view(message, state=state)
             await self.queue("message.status", f"message.status:{message_id}:{state}", view)
+
+    async def _inbound(self, inbound_id: int) -> None:
+        found = await self._inbox.get_inbound(inbound_id)
+        if found is not None:
+            await self.queue(
+                "sms.received",
+                f"sms.received:{found.id}",
+                inbound_view(found),
+                inbound_id=found.id,
+            )
 
     # ---- rows → POSTs
 

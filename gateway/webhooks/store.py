@@ -44,8 +44,19 @@ class DeliveryStore:
         self._db = db
         self._clock = clock
 
-    async def add(self, urls: Sequence[str], event: str, event_id: str, body: str) -> int:
-        """One row per URL; an event already queued for a URL is skipped. Returns rows added."""
+    async def add(
+        self,
+        urls: Sequence[str],
+        event: str,
+        event_id: str,
+        body: str,
+        *,
+        inbound_id: int | None = None,
+    ) -> int:
+        """One row per URL; an event already queued for a URL is skipped. Returns rows added.
+
+        `inbound_id` moves the inbound cursor in the same transaction (see inbound_backlog).
+        """
         now = to_ms(self._clock())
 
         def insert(conn: sqlite3.Connection) -> int:
@@ -57,9 +68,33 @@ class DeliveryStore:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (url, event, event_id, body, now, now),
                 ).rowcount
+            if inbound_id is not None:
+                conn.execute(
+                    "INSERT INTO webhook_cursor (name, last_id) VALUES ('inbound', ?)"
+                    " ON CONFLICT (name) DO UPDATE SET last_id = max(last_id, excluded.last_id)",
+                    (inbound_id,),
+                )
             return added
 
         return await self._db.write_fn(insert)
+
+    async def inbound_backlog(self, limit: int = 1000) -> list[int]:
+        """Inbound SMS stored after the cursor (a stop between storing one and queueing its
+        webhook); the first time, the cursor starts at the newest SMS: no back-fill."""
+
+        def backlog(conn: sqlite3.Connection) -> list[int]:
+            conn.execute(
+                "INSERT OR IGNORE INTO webhook_cursor (name, last_id)"
+                " SELECT 'inbound', coalesce(max(id), 0) FROM inbound"
+            )
+            rows = conn.execute(
+                "SELECT id FROM inbound WHERE id > (SELECT last_id FROM webhook_cursor"
+                " WHERE name = 'inbound') ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [int(row[0]) for row in rows]
+
+        return await self._db.write_fn(backlog)
 
     async def claim(
         self, limit: int, lease: timedelta, busy_urls: Collection[str] = ()

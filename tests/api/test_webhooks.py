@@ -241,3 +241,22 @@ def test_the_readme_recipe_verifies_our_signatures() -> None:
     assert not namespace["verify"]("autre secret partagé", value, body)
     old = signing.header(SECRET, body, timestamp=int(time.time()) - 600)
     assert not namespace["verify"](SECRET, old, body)
+
+
+async def test_inbound_sms_missed_by_a_stop_are_caught_up(tmp_path: Path) -> None:
+    async with running_receiver() as receiver:
+        on = make_config(tmp_path, [receiver.url])
+        off = make_config(tmp_path, [], **{"webhooks.secret": ""})
+        # Before webhooks ever ran: history is not back-filled.
+        async with Gateway(off, ()) as gateway:
+            await gateway._store_inbound(inbound_sms("Avant les webhooks"))
+        async with Gateway(on, ()) as gateway:
+            await gateway._store_inbound(inbound_sms("Pendant"))
+            await receiver.wait_for(1)
+        # Stored while nothing turned it into a webhook (a stop at the wrong moment).
+        async with Gateway(off, ()) as gateway:
+            await gateway._store_inbound(inbound_sms("Pendant l'arrêt"))
+        async with Gateway(on, ()) as gateway:
+            posts = await receiver.wait_for(2)
+            await settled(gateway, 2)
+        assert [p.body["data"]["text"] for p in posts] == ["Pendant", "Pendant l'arrêt"]
