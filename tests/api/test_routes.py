@@ -4,6 +4,7 @@ rate limit, body limit, one SMS, alerts, status reads, JSON errors."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -133,11 +134,17 @@ async def test_malformed_sms_requests_are_400_with_field_names(
     assert await stored_messages(api) == 0
 
 
-async def test_a_body_that_is_not_a_json_object_is_400(api: ApiClient) -> None:
+async def test_a_body_that_is_not_a_json_object_is_400(
+    api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="web.api.endpoint")
     for raw in (b"{not json", b"[1, 2]", b"\xff\xfe", b""):
         response = await api.client.post("/api/v1/messages", content=raw, headers=api.auth())
         assert response.status_code == 400, raw
         assert set(error(response)["fields"]) == {"body"}
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 4
+    assert "POST /api/v1/messages from 192.168.1.20 refused: 400" in refusals[0]
 
 
 @pytest.mark.parametrize(

@@ -81,19 +81,34 @@ def api_endpoint(role: Role) -> Callable[[Handler], Callable[[Request], Awaitabl
                 body = await request.body() if request.method == "POST" else b""
                 response = await handler(ApiCall(request, service, token, body))
             except ApiError as exc:
-                return error_response(exc)
+                return _refused(request, exc)
             except RequestError as exc:
-                return error_response(
-                    ApiError(422, message=exc.message, fields={exc.field: exc.code})
+                return _refused(
+                    request, ApiError(422, message=exc.message, fields={exc.field: exc.code})
                 )
             except ConflictError as exc:
-                return error_response(ApiError(409, message=str(exc)))
+                return _refused(request, ApiError(409, message=str(exc)))
             response.headers["cache-control"] = "no-store"
             return response
 
         return endpoint
 
     return decorate
+
+
+def _refused(request: Request, error: ApiError) -> Response:
+    """Log the refusal (what and why, never the body) and answer it."""
+    client = request.client.host if request.client is not None else ""
+    _LOGGER.info(
+        "API %s %s from %s refused: %d %s %s",
+        request.method,
+        request.url.path,
+        client,
+        error.status,
+        error.code,
+        error.fields or "",
+    )
+    return error_response(error)
 
 
 async def _authenticate(request: Request, service: ApiService) -> ApiToken:
