@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import logs
+from gateway.api import cli as api_cli
 from gateway.config import DEFAULT_CONFIG_PATH, ConfigError
 from gateway.config import load as load_config
 from gateway.ops.progress import progress
@@ -167,6 +168,8 @@ def _parser() -> argparse.ArgumentParser:
         "--database", type=Path, default=None, help="the SQLite file (overrides the config's)"
     )
     no_totp.set_defaults(run=_admin_disable_totp)
+
+    api_cli.add_parser(commands)
 
     backup = commands.add_parser("backup", help="copy the database now (safe while running)")
     backup.add_argument(

@@ -196,6 +196,41 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "How long an account takes no second-factor code after too many wrong ones (s).",
         float,
     ),
+    # ---- HTTP API and webhooks (issue 6)
+    Setting(
+        "api.allowed_networks",
+        [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+            "fe80::/10",
+        ],
+        "Client networks (CIDR) the HTTP API answers (/api/v1); others get 404.",
+        list,
+    ),
+    Setting(
+        "api.requests_per_minute",
+        60,
+        "Requests one API token may make per minute; 0: no limit.",
+        int,
+    ),
+    Setting("api.sms_valid_s", 3600.0, "An API SMS not sent within this long expires (s).", float),
+    Setting("webhooks.urls", [], "Addresses that receive signed webhook POSTs (none: off).", list),
+    Setting("webhooks.secret", "", "Shared secret of the webhook signatures (required with urls)."),
+    Setting(
+        "webhooks.events",
+        ["sms.received", "message.status"],
+        "Events posted: sms.received, message.status (API messages only).",
+        list,
+    ),
+    Setting("webhooks.max_attempts", 8, "Delivery attempts before a webhook is given up.", int),
+    Setting("webhooks.retry_base_s", 10.0, "First retry delay; doubles each time (s).", float),
+    Setting("webhooks.retry_max_s", 3600.0, "Longest delay between two attempts (s).", float),
+    Setting("webhooks.timeout_s", 10.0, "How long one POST may take (s).", float),
+    Setting("webhooks.concurrency", 4, "POSTs in flight at once.", int),
     Setting("town.website", "", "Address of the resident pages, told to unknown texters."),
     Setting(
         "neighbours.sender_per_hour", 3, "Neighbour alerts one resident may start per hour.", int

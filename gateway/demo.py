@@ -11,7 +11,9 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gateway.api.tokens import ApiTokens
 from gateway.campaigns.demo_setup import DEMO_USERNAME, DEMO_ZONES, prepare_admin_demo
+from gateway.campaigns.models import Role
 from gateway.config import ModemSettings, from_mapping
 from gateway.events import Event, EventBus
 from gateway.outbox import Channel, MessageClass, NewMessage
@@ -76,6 +78,15 @@ async def run_demo(
             _describe(sim, data, f"{scheme}://{host}:{port}/")
             print(f"  admin console:    http://{host}:{port}/admin/   user {DEMO_USERNAME!r}")
             print(f"                    password {password!r} (new at every start)")
+            api_token = await _demo_api_token(gateway)
+            print(f"  HTTP API:         http://{host}:{port}/api/v1/openapi.json   operator token")
+            print(f"                    {api_token} (new at every start), e.g.")
+            print(
+                f"    curl -H 'Authorization: Bearer {api_token}'"
+                " -H 'Content-Type: application/json'"
+                f' -d \'{{"to": "{sim.phones[0].number}", "text": "Bonjour"}}\''
+                f" http://{host}:{port}/api/v1/messages"
+            )
             print(
                 f"  {len(resident_phones)} more simulated phones belong to demo residents in "
                 f"zones {', '.join(DEMO_ZONES)}: send them an alert from the console."
@@ -90,6 +101,17 @@ async def run_demo(
                 printer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await printer
+
+
+async def _demo_api_token(gateway: Gateway) -> str:
+    """An operator token for this run (the previous run's is revoked)."""
+    assert gateway.db is not None
+    tokens = ApiTokens(gateway.db)
+    previous = await tokens.find_live("demo")
+    if previous is not None:
+        await tokens.revoke(previous.id)
+    made = await tokens.create("demo", Role.OPERATOR, created_by="demo")
+    return made.secret
 
 
 def _describe(sim: Simulator, data: Path, url: str) -> None:

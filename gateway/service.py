@@ -25,6 +25,8 @@ from gateway.retention import stop_scheduled as stop_retention
 from gateway.speech import EspeakEngine, Speech
 from gateway.storage.database import Database
 from gateway.storage.inbox import Inbox, pdu_hash
+from gateway.webhooks.dispatcher import WebhookDispatcher
+from gateway.webhooks.settings import WebhookSettings
 from modem.types import DeliveryReport, ReceivedSms
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Gateway:
         self._metrics: Metrics | None = None
         self._purge: asyncio.Task[None] | None = None
         self._retention: asyncio.Task[None] | None = None
+        self._webhooks: WebhookDispatcher | None = None
 
     @property
     def health(self) -> HealthMonitor:
@@ -82,6 +85,11 @@ class Gateway:
         return self._router
 
     @property
+    def webhooks(self) -> WebhookDispatcher:
+        assert self._webhooks is not None, "gateway not started"
+        return self._webhooks
+
+    @property
     def pool(self) -> ModemPool:
         assert self._pool is not None, "gateway not started"
         return self._pool
@@ -89,6 +97,7 @@ class Gateway:
     async def start(self) -> None:
         path = Path(self.config.get_str("storage.path"))
         path.parent.mkdir(parents=True, exist_ok=True)
+        webhook_settings = WebhookSettings.from_config(self.config.values)  # refuse bad ones first
         # Held while running: `tocsin restore` refuses to swap the file under a live gateway.
         self._lock = ServiceLock.acquire(path)
         try:
@@ -112,6 +121,11 @@ class Gateway:
             bus=self.bus,
         )
         await self._router.start()
+        # Before the modems: no state change or inbound SMS of this run goes unseen.
+        self._webhooks = WebhookDispatcher(
+            self.db, self.bus, self._outbox, self._inbox, webhook_settings
+        )
+        self._webhooks.start()
         speech_dir = self.config.get_str("calls.speech_cache") or str(path.parent / "speech-cache")
         self._calls = CallRunner(
             outbox=self._outbox,
@@ -159,6 +173,9 @@ class Gateway:
         if self._router is not None:
             await self._router.stop()
             self._router = None
+        if self._webhooks is not None:
+            await self._webhooks.stop()
+            self._webhooks = None
         if self.db is not None:
             await self.db.close()
             self.db = None

@@ -16,6 +16,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from gateway.api.service import ApiService
+from gateway.api.settings import ApiSettings
 from gateway.campaigns.service import CampaignService
 from gateway.residents.service import ResidentService
 from gateway.residents.settings import ResidentSettings
@@ -25,6 +27,7 @@ from web import routes_auth, routes_metrics, routes_neighbours, routes_profile, 
 from web.admin.routes import admin_mount
 from web.admin.routes_imports import MAX_UPLOAD_BYTES
 from web.admin.routes_imports import PATH as IMPORT_PATH
+from web.api.routes import api_mount
 from web.captcha import Captcha
 from web.messages import ERRORS, NOTICES
 from web.routes_sim import PhoneDirectory
@@ -62,6 +65,12 @@ def create_app(
             SpentSolutions(gateway.db),
         )
         app.state.campaigns = await CampaignService.open(gateway)
+        app.state.api = ApiService(
+            gateway.db,
+            gateway.outbox,
+            app.state.campaigns,
+            ApiSettings.from_config(gateway.config.values),
+        )
         app.state.health = gateway.health
         app.state.metrics = gateway.metrics
         try:
@@ -76,6 +85,7 @@ def create_app(
         *routes_neighbours.ROUTES,
         admin_mount(),
         Route("/metrics", routes_metrics.metrics, methods=["GET"]),
+        api_mount(),
         Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     if simulator is not None:

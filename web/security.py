@@ -72,8 +72,9 @@ class BodyLimit:
             return
         limit = self.larger.get(scope["path"], self.max_bytes)
         declared = Headers(scope=scope).get("content-length", "")
+        api = str(scope.get("path", "")).startswith("/api/")
         if declared and (not declared.isdigit() or int(declared) > limit):
-            await _too_large(send)
+            await _too_large(send, api=api)
             return
         received = 0
         started = False
@@ -97,21 +98,27 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _too_large(send)
+                await _too_large(send, api=api)
 
 
 class _TooLarge(Exception):
     """Raised out of receive() to abandon the request."""
 
 
-async def _too_large(send: Send) -> None:
-    body = b"Request body too large"
+async def _too_large(send: Send, *, api: bool = False) -> None:
+    # The HTTP API answers in its own JSON error shape (web/api/errors.py).
+    body = (
+        b'{"error":{"status":413,"code":"too_large","message":"the request body is too large"}}'
+        if api
+        else b"Request body too large"
+    )
+    content_type = b"application/json" if api else b"text/plain; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -24,9 +24,12 @@ _LATEST = (
     "latest AS (SELECT channel, destination, max(id) AS id FROM message"
     " WHERE campaign_id = :campaign GROUP BY channel, destination)"
 )
+# An alert made through the HTTP API has no admin: its author is the token ("api:NAME").
 _CAMPAIGN_SELECT = (
-    "SELECT c.*, coalesce(a.username, '') AS author FROM campaign c"
+    "SELECT c.*, coalesce(a.username, 'api:' || t.name, '') AS author FROM campaign c"
     " LEFT JOIN admin a ON a.id = c.created_by"
+    " LEFT JOIN api_campaign ac ON ac.campaign_id = c.id"
+    " LEFT JOIN api_token t ON t.id = ac.token_id"
 )
 # Report filters: the page's five states, each a set of outbox states.
 STATE_GROUPS: dict[str, tuple[str, ...]] = {

@@ -237,9 +237,30 @@ class CampaignService:
 
     # ---- send and control
 
-    async def send(self, draft: Draft, target: Target, admin: Admin, *, client: str = "") -> int:
-        """Store the campaign and its recipients, then queue every message; returns its id."""
-        return await self.start(draft, target, admin.id, admin=admin, client=client)
+    async def send(
+        self,
+        draft: Draft,
+        target: Target,
+        admin: Admin | None,
+        *,
+        client: str = "",
+        actor: str = "",
+        on_insert: Callable[[sqlite3.Connection, int], None] | None = None,
+    ) -> int:
+        """Store the campaign and its recipients, then queue every message; returns its id.
+
+        Without an `admin` (the HTTP API) the audit log names `actor`; `on_insert` runs in the
+        campaign's own transaction (the API records its idempotency key there: both or none).
+        """
+        return await self.start(
+            draft,
+            target,
+            admin.id if admin is not None else None,
+            admin=admin,
+            client=client,
+            actor=actor,
+            on_insert=on_insert,
+        )
 
     async def start(
         self,
@@ -250,6 +271,8 @@ class CampaignService:
         admin: Admin | None = None,
         client: str = "",
         scheduled_id: int | None = None,
+        actor: str = "",
+        on_insert: Callable[[sqlite3.Connection, int], None] | None = None,
     ) -> int:
         """Send now; a scheduled alert is marked started in the same transaction (once only)."""
         preview = await self.preview(draft, target)
@@ -271,13 +294,15 @@ class CampaignService:
                 conn, scheduled_id, campaign_id, new.created_at_ms
             ):
                 raise AlreadyStarted(f"scheduled alert {scheduled_id} is no longer waiting")
+            if on_insert is not None:
+                on_insert(conn, campaign_id)
             return campaign_id
 
         campaign_id = await self._db.write_fn(insert)
         await self.audit.record(
             "campaign.send" if scheduled_id is None else "scheduled.start",
             admin=admin,
-            username="scheduler",
+            username=actor or "scheduler",
             detail=f"#{campaign_id} {draft.title!r}: {len(preview.recipients)} recipients",
             client=client,
         )

@@ -25,14 +25,16 @@ DEFAULT_ALLOWED_NETWORKS: tuple[str, ...] = (
 )
 
 
-def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
-    """CIDR strings to networks; ValueError names the bad one."""
+def parse_networks(
+    values: Sequence[str], *, key: str = "admin.allowed_networks"
+) -> tuple[IPNetwork, ...]:
+    """CIDR strings to networks; ValueError names the setting and the bad one."""
     networks: list[IPNetwork] = []
     for value in values:
         try:
             networks.append(ipaddress.ip_network(str(value), strict=False))
         except ValueError:
-            raise ValueError(f"admin.allowed_networks: {value!r} is not a network") from None
+            raise ValueError(f"{key}: {value!r} is not a network") from None
     return tuple(networks)
 
 
@@ -42,6 +44,19 @@ def parse_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"town.timezone: {name!r} is not a time zone") from None
+
+
+def allows(networks: Sequence[IPNetwork], host: str | None) -> bool:
+    """True when a client address is inside one of `networks` (IPv4-mapped IPv6 too)."""
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
 
 
 @dataclass(frozen=True)
@@ -84,12 +99,4 @@ class CampaignSettings:
 
     def allows(self, host: str | None) -> bool:
         """True when a client address is inside one of the allowed networks."""
-        if not host:
-            return False
-        try:
-            address = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.allowed_networks)
+        return allows(self.allowed_networks, host)

@@ -112,6 +112,7 @@ class Server(threading.Thread):
                 await AdminAccounts(gateway.db).create("gestionnaire", PASSWORD, Role.ADMIN)
                 for language in ("fr", "en"):  # test_admin_extras: one account per journey
                     await AdminAccounts(gateway.db).create(f"chef-{language}", PASSWORD, Role.ADMIN)
+                await AdminAccounts(gateway.db).create("chef", PASSWORD, Role.ADMIN)
                 app = create_app(gateway, simulator=sim, settings=fast_settings())
                 self.server = uvicorn.Server(
                     uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)

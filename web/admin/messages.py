@@ -31,6 +31,9 @@ ADMIN_ERRORS: Final[dict[str, str]] = {
     "send_at": N_("Choisissez une date et une heure d'envoi à venir."),
     "send_at_format": N_("Entrez la date et l'heure d'envoi sous la forme AAAA-MM-JJ HH:MM."),
     "template_name": N_("Donnez un nom au modèle (80 caractères au plus)."),
+    "token_name": N_("Entrez le nom du système qui utilisera le jeton (64 caractères au plus)."),
+    "token_role": N_("Choisissez le rôle du jeton."),
+    "token_taken": N_("Un jeton actif porte déjà ce nom : révoquez-le ou choisissez-en un autre."),
 }
 
 ADMIN_NOTICES: Final[dict[str, str]] = {
@@ -49,6 +52,7 @@ ADMIN_NOTICES: Final[dict[str, str]] = {
     "scheduled_gone": N_("Trop tard : l'alerte programmée est déjà partie ou a été annulée."),
     "template_saved": N_("Le modèle est enregistré."),
     "template_deleted": N_("Le modèle est supprimé."),
+    "token_revoked": N_("Le jeton est révoqué : il ne fonctionne plus."),
 }
 
 REJECT_REASONS: Final[dict[str, str]] = {

@@ -16,6 +16,7 @@ from web.admin import (
     routes_neighbours,
     routes_reference,
     routes_residents,
+    routes_tokens,
 )
 from web.admin.lan import LanOnly
 
@@ -47,6 +48,8 @@ ROUTES = [
     *routes_imports.ROUTES,
     Route("/health", routes_health.health, methods=["GET"]),
     Route("/health/balance", routes_health.check_balance, methods=["POST"]),
+    Route("/api-tokens", routes_tokens.tokens, methods=["GET", "POST"]),
+    Route("/api-tokens/{token_id:int}/revoke", routes_tokens.revoke, methods=["POST"]),
     *routes_neighbours.ROUTES,
 ]
 
