@@ -52,7 +52,7 @@ def _unsent(db_path: Path) -> int:
 
 
 async def run(messages: int, idle_s: float) -> dict[str, float | int | str]:
-    sim = await start_simulator(modems=4, phones=8, scale=0.01, latency=0.0)
+    sim = await start_simulator(modems=4, phones=8, scale=0.01)
     assert sim.process.stdout is not None
     # The simulator keeps printing (phones' messages); an undrained pipe would stall it.
     drain = asyncio.create_task(sim.process.stdout.read())
@@ -134,10 +134,11 @@ async def run(messages: int, idle_s: float) -> dict[str, float | int | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2,000 messages, 2 s idle")
+    parser.add_argument("--messages", type=int, default=None, help="how many to send")
     args = parser.parse_args()
     messages, idle_s = (2000, 2.0) if args.quick else (10_000, 5.0)
-    if os.environ.get("FOOTPRINT_MESSAGES"):
-        messages = int(os.environ["FOOTPRINT_MESSAGES"])
+    if args.messages is not None:
+        messages = args.messages
     result = asyncio.run(run(messages, idle_s))
     print(
         f"tocsin run, 4 simulated modems, {messages} messages: ready in {result['startup_s']} s, "

@@ -102,9 +102,14 @@ async def _until_listening(listening: asyncio.Event, web: asyncio.Task[None]) ->
 async def _follow_modems(gateway: Gateway, notify: Notifier, port: int) -> None:
     """Keep `systemctl status` current: one STATUS= line per modem health change."""
     subscription = gateway.bus.subscribe({"modem"})
+    last = ""
     try:
         async for _event in subscription:
-            notify.status(f"serving on port {port}; {_summary(gateway.pool)}")
+            # A modem goes busy and ready at every send: only a changed summary is news.
+            status = f"serving on port {port}; {_summary(gateway.pool)}"
+            if status != last:
+                notify.status(status)
+                last = status
     finally:
         subscription.close()
 

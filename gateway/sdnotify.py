@@ -29,8 +29,12 @@ class Notifier:
             address if address is not None else os.environ.get("NOTIFY_SOCKET", "")
         )
         self._socket: socket.socket | None = None
+        self._failing = False
         if self._address is not None:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # Never block the event loop: a manager that stops reading (its queue full) must
+            # not freeze the service it supervises; a dropped STATUS= line is harmless.
+            self._socket.setblocking(False)
 
     @property
     def enabled(self) -> bool:
@@ -42,8 +46,17 @@ class Notifier:
             return
         try:
             self._socket.sendto("\n".join(fields).encode(), self._address)
+        except BlockingIOError:
+            _LOGGER.debug("sd_notify: the manager's queue is full; %s dropped", fields[0])
+            return
         except OSError as exc:
-            _LOGGER.warning("sd_notify to %r failed: %s", self._address, exc)
+            if not self._failing:  # once, not at every status change
+                _LOGGER.warning("sd_notify to %r failed: %s", self._address, exc)
+            self._failing = True
+            return
+        if self._failing:
+            _LOGGER.info("sd_notify to %r works again", self._address)
+        self._failing = False
 
     def ready(self, status: str) -> None:
         self.notify("READY=1", f"STATUS={status}")

@@ -16,10 +16,11 @@ import struct
 from collections import OrderedDict
 from math import gcd
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -234,6 +235,8 @@ def resample(pcm: bytes, source_rate: int, target_rate: int) -> bytes:
     """Polyphase windowed-sinc resampling of s16le mono (22,050 → 8,000 Hz is 160/441)."""
     if source_rate == target_rate or not pcm:
         return pcm
+    import numpy as np  # noqa: PLC0415 - 12 MB of RSS a box without voice modems never needs
+
     divisor = gcd(source_rate, target_rate)
     up, down = target_rate // divisor, source_rate // divisor
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
@@ -246,6 +249,8 @@ def _polyphase(x: npt.NDArray[np.float64], up: int, down: int) -> npt.NDArray[np
 
     Only every up-th tap meets a real sample, so each output is a ~2·FILTER_HALF_TAPS dot product
     with one branch of the filter; outputs are computed in blocks to bound memory."""
+    import numpy as np  # noqa: PLC0415 - see resample
+
     ratio = max(up, down)
     half = FILTER_HALF_TAPS * ratio
     taps = np.arange(-half, half + 1)

@@ -16,11 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 _LOGGER = logging.getLogger(__name__)
 
 CERT_FILE: Final = "tocsin-cert.pem"
@@ -52,6 +47,12 @@ def ensure_certificate(directory: Path, host: str) -> CertificatePaths:
     if paths.certificate.exists() and paths.key.exists():
         return paths
     directory.mkdir(parents=True, exist_ok=True)
+    # Imported here: ~9 MB of RSS the running service needs only on its very first start.
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
     key = ec.generate_private_key(ec.SECP256R1())
     hostname = socket.gethostname()
     names: list[x509.GeneralName] = [x509.DNSName(hostname), x509.DNSName("localhost")]

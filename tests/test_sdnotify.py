@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +63,25 @@ def test_without_notify_socket_nothing_happens(monkeypatch: pytest.MonkeyPatch) 
 def test_a_gone_manager_is_not_fatal(tmp_path: Path) -> None:
     notifier = Notifier(str(tmp_path / "nobody-listens"))
     notifier.ready("lost")  # ENOENT is logged, not raised
+    notifier.close()
+
+
+def test_a_manager_that_stops_reading_never_blocks_the_service(
+    abstract_socket: tuple[str, socket.socket],
+) -> None:
+    """A full receive queue drops datagrams; a blocking send froze the whole event loop."""
+    address, sock = abstract_socket
+    notifier = Notifier(address)
+    done = threading.Event()
+
+    def flood() -> None:
+        for n in range(5000):  # far more than a datagram queue holds (~hundreds)
+            notifier.status(f"line {n}")
+        done.set()
+
+    threading.Thread(target=flood, daemon=True).start()
+    assert done.wait(RECEIVE_TIMEOUT_S)
+    assert sock.recv(4096) == b"STATUS=line 0"
     notifier.close()
 
 

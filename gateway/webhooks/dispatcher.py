@@ -16,9 +16,10 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from gateway.api.views import inbound_view, iso, message_view
 from gateway.events import Event, EventBus, Subscription
@@ -74,6 +75,8 @@ class WebhookDispatcher:
         """Listen and send (pending deliveries of a previous run go first)."""
         if not self.settings.enabled:
             return
+        import httpx  # noqa: PLC0415 - ~5 MB of RSS that a box without webhooks never needs
+
         self._client = httpx.AsyncClient(
             timeout=self.settings.timeout_s,
             transport=self._transport,
@@ -200,6 +203,8 @@ class WebhookDispatcher:
 
     async def _attempt(self, delivery: Delivery) -> None:
         assert self._client is not None
+        import httpx  # noqa: PLC0415 - loaded by start() already
+
         body = delivery.body.encode("utf-8")
         headers = {
             "content-type": "application/json",
