@@ -113,6 +113,10 @@ class BalanceTarget:
     usable: Callable[[], bool]
 
 
+# How soon a failed balance check is tried again.
+RETRY_S: Final = 60.0
+
+
 class BalanceChecker:
     """Asks each SIM its balance by USSD, every `interval_s` and on demand."""
 
@@ -121,12 +125,14 @@ class BalanceChecker:
         targets: Iterable[BalanceTarget],
         *,
         interval_s: float,
+        retry_s: float = RETRY_S,
         on_reading: Callable[[str, BalanceReading], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.targets = {t.name: t for t in targets}
         self.readings: dict[str, BalanceReading] = {}
         self._interval = interval_s
+        self._retry = retry_s
         self._on_reading = on_reading
         self._clock = clock
         self._locks = {name: asyncio.Lock() for name in self.targets}
@@ -175,4 +181,6 @@ class BalanceChecker:
     async def _run(self) -> None:
         while True:
             await self.check_all()
-            await asyncio.sleep(self._interval)
+            # A failed check (modem still starting, network busy) is retried soon, not in hours.
+            failed = any(r.error for r in self.readings.values())
+            await asyncio.sleep(min(self._interval, self._retry) if failed else self._interval)

@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     admin = commands.add_parser(
-        "admin", help="staff accounts of the admin console: create, reset-password"
+        "admin", help="staff accounts of the admin console: create, reset-password, disable-totp"
     )
     admin_commands = admin.add_subparsers(title="admin commands", metavar="ACTION")
     create = admin_commands.add_parser("create", help="create a staff account (asks a password)")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.balance import parse_amount
+from gateway.balance import BalanceChecker, BalanceTarget, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,37 @@ def test_formatted_amounts_round_trip(amount: Decimal, style: str, template: str
 @given(st.text())
 def test_never_raises(text: str) -> None:
     parse_amount(text)
+
+
+class _Ussd:
+    """A modem whose USSD answers with a balance (the checker only calls `ussd`)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def ussd(self, code: str, timeout: float = 10.0) -> str:
+        self.asked += 1
+        return "Votre solde est de 12,34 $"
+
+
+async def test_a_failed_check_is_retried_soon_not_at_the_next_interval() -> None:
+    """At start-up the modems are not ready yet: the first check fails, the retry succeeds."""
+    modem = _Ussd()
+    ready = asyncio.Event()
+    checker = BalanceChecker(
+        [BalanceTarget("sim0", "*100#", modem, ready.is_set)],
+        interval_s=3600.0,
+        retry_s=0.05,
+    )
+    checker.start()
+    try:
+        await asyncio.sleep(0)  # the first check runs while the modem is not usable
+        assert checker.readings["sim0"].error == "modem not available"
+        ready.set()
+        async with asyncio.timeout(10):
+            while checker.readings["sim0"].amount is None:
+                await asyncio.sleep(0.01)
+        assert checker.readings["sim0"].amount == Decimal("12.34")
+        assert modem.asked == 1
+    finally:
+        await checker.stop()
