@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from gateway.networks import DEFAULT_ALLOWED_NETWORKS
+
 DEFAULT_CONFIG_PATH: Final = Path("/etc/tocsin/tocsin.toml")
 _E164: Final = re.compile(r"\+[1-9]\d{6,14}")
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -147,15 +149,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     ),
     Setting(
         "admin.allowed_networks",
-        [
-            "127.0.0.0/8",
-            "::1/128",
-            "10.0.0.0/8",
-            "172.16.0.0/12",
-            "192.168.0.0/16",
-            "fc00::/7",
-            "fe80::/10",
-        ],
+        list(DEFAULT_ALLOWED_NETWORKS),
         "Client networks (CIDR) the admin pages answer; others get 404.",
         list,
     ),
@@ -199,15 +193,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     # ---- HTTP API and webhooks (issue 6)
     Setting(
         "api.allowed_networks",
-        [
-            "127.0.0.0/8",
-            "::1/128",
-            "10.0.0.0/8",
-            "172.16.0.0/12",
-            "192.168.0.0/16",
-            "fc00::/7",
-            "fe80::/10",
-        ],
+        list(DEFAULT_ALLOWED_NETWORKS),
         "Client networks (CIDR) the HTTP API answers (/api/v1); others get 404.",
         list,
     ),

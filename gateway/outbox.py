@@ -12,6 +12,10 @@ data (`message_class.resend_after_unknown`, see migrations/001_outbox.sql):
   copy; it sees `unknown` and decides).
 
 Nothing is claimed at or after `valid_until`: claims expire such rows first.
+
+This module is the claim and send cycle; `Outbox` also carries the look-ups of
+outbox_reads.py and the bulk operations (erasure, campaign cancel/defer, expiry) of
+outbox_bulk.py; outbox_fanout.py builds and writes a fan-out's batches.
 """
 
 from __future__ import annotations
@@ -19,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import sqlite3
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterable,
     Callable,
     Iterable,
@@ -32,6 +34,9 @@ from collections.abc import (
 )
 from datetime import datetime, timedelta
 
+from gateway import outbox_fanout as fanout
+from gateway.outbox_bulk import BulkOperations
+from gateway.outbox_reads import OutboxReads
 from gateway.storage import outbox_sql as sql
 from gateway.storage.database import Database
 from gateway.storage.outbox_models import (
@@ -50,12 +55,10 @@ from gateway.storage.outbox_models import (
 )
 from gateway.storage.outbox_rows import (
     apply_status,
-    fetch_message,
     id_for_key,
     insert_params,
     message_from_row,
     millis,
-    part_from_row,
     update_one,
 )
 from gateway.storage.times import opt_from_ms, opt_to_ms, to_ms, utc_now
@@ -79,11 +82,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction in enqueue_many: big enough that 100,000 rows take ~20 commits,
-# small enough (~50 ms each) that an OTP claim waits little behind a fan-out.
-FANOUT_BATCH_SIZE = 5000
-# ...but the first batch is small, so sending starts within milliseconds of a fan-out.
-FIRST_BATCH_SIZE = 100
 # A status report can reach us before mark_sent commits (+CDS right after +CMGS); a stored,
 # unmatched report older than this belongs to a previous lap of the MR counter.
 EARLY_REPORT_WINDOW = timedelta(minutes=2)
@@ -94,9 +92,6 @@ _MR_MAX = 0xFF  # TP-MR is one octet
 # A status report may wait this long to share the commit of the next claim (one fsync for
 # both); the modem only waits to delete its copy. Less than one realistic send (~3 s).
 REPORT_COMMIT_DELAY_S = 0.05
-# While building a fan-out batch, let the loop run this often, so other tasks (a claim, an
-# OTP enqueue) do not starve behind it.
-_YIELD_EVERY_ROWS = 500
 _RESTART_ERROR = "outcome unknown: interrupted by a restart"
 
 
@@ -105,7 +100,7 @@ def lowest_priority() -> int:
     return sql.LOWEST_PRIORITY
 
 
-class Outbox:
+class Outbox(OutboxReads, BulkOperations):
     """The only way into and out of the message tables; every write goes through the writer."""
 
     def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
@@ -148,7 +143,7 @@ class Outbox:
         self,
         campaign_id: int,
         recipients: Iterable[NewMessage] | AsyncIterable[NewMessage],
-        batch_size: int = FANOUT_BATCH_SIZE,
+        batch_size: int = fanout.FANOUT_BATCH_SIZE,
         now: datetime | None = None,
     ) -> int:
         """Store a campaign's fan-out a batch per transaction, holding two batches at most."""
@@ -162,7 +157,9 @@ class Outbox:
         writing: asyncio.Task[int] | None = None
         params = functools.partial(insert_params, campaign_id=campaign_id, now_ms=now_ms)
         try:
-            async with contextlib.aclosing(_batched(recipients, batch_size, params)) as batches:
+            async with contextlib.aclosing(
+                fanout.batched(recipients, batch_size, params)
+            ) as batches:
                 async for batch in batches:
                     if writing is not None:
                         inserted += await writing
@@ -326,59 +323,6 @@ class Outbox:
         params = {"id": message_id, "now": to_ms(now or self._clock())}
         return await self._db.write_fn(lambda conn: conn.execute(sql.CANCEL, params).rowcount == 1)
 
-    async def forget_destination(
-        self, destination: str, forms: Sequence[str] = (), now: datetime | None = None
-    ) -> int:
-        """Erase a number from the outbox (account deletion); returns the rows it touched.
-
-        Queued messages to it are cancelled; every message to it keeps its state and counts
-        but loses its destination and body, and status reports lose the recipient.
-        `forms` are other spellings an SMSC may use in a report (national digits, no +)."""
-        params = {
-            "destination": destination,
-            "erased": sql.ERASED_DESTINATION,
-            "now": to_ms(now or self._clock()),
-        }
-
-        def forget(conn: sqlite3.Connection) -> int:
-            conn.execute(sql.FORGET_CANCEL_QUEUED, params)
-            ids = [int(row[0]) for row in conn.execute(sql.FORGET_ERASE, params)]
-            conn.execute(
-                sql.FORGET_STATUS_REPORTS,
-                {"forms": json.dumps([destination, *forms]), "ids": json.dumps(ids)},
-            )
-            return len(ids)
-
-        return await self._db.write_fn(forget)
-
-    async def cancel_campaign(self, campaign_id: int, now: datetime | None = None) -> int:
-        """Cancel what is still queued of a campaign; what is sending or sent carries on."""
-        params = {"campaign": campaign_id, "now": to_ms(now or self._clock())}
-        return await self._db.write_fn(
-            lambda conn: int(conn.execute(sql.CANCEL_CAMPAIGN, params).rowcount)
-        )
-
-    async def defer_campaign(
-        self, campaign_id: int, until: datetime, valid_until: datetime, now: datetime | None = None
-    ) -> int:
-        """Hold a campaign's queued rows until `until` (quiet hours); returns how many."""
-        params = {
-            "campaign": campaign_id,
-            "until": to_ms(until),
-            "valid": to_ms(valid_until),
-            "now": to_ms(now or self._clock()),
-        }
-        return await self._db.write_fn(
-            lambda conn: int(conn.execute(sql.DEFER_CAMPAIGN, params).rowcount)
-        )
-
-    async def expire(self, now: datetime | None = None) -> int:
-        """Expire queued rows past valid_until now, rather than at the next claim."""
-        params = {"now": to_ms(now or self._clock())}
-        return await self._db.write_fn(
-            lambda conn: int(conn.execute(sql.EXPIRE_QUEUED, params).rowcount)
-        )
-
     async def record_status_report(
         self,
         modem: str,
@@ -446,51 +390,6 @@ class Outbox:
         self._notify(0)
         return report
 
-    async def get(self, message_id: int) -> OutboundMessage | None:
-        """One message, for the UI and the API's status look-up."""
-        return await self._db.read_fn(lambda conn: fetch_message(conn, message_id))
-
-    async def parts(self, message_id: int) -> list[SentPart]:
-        """Every part sent for a message, over all its attempts."""
-
-        def select(conn: sqlite3.Connection) -> list[SentPart]:
-            rows = conn.execute(sql.SELECT_PARTS, (message_id,)).fetchall()
-            return [part_from_row(row) for row in rows]
-
-        return await self._db.read_fn(select)
-
-    async def part_times(self, modem: str, since: datetime) -> list[float]:
-        """When each part a modem sent since `since` went out (epoch s), so a restart keeps
-        counting them against the SIM's daily cap."""
-
-        def select(conn: sqlite3.Connection) -> list[float]:
-            rows = conn.execute(sql.PART_TIMES, (modem, to_ms(since))).fetchall()
-            return [int(row[0]) / 1000 for row in rows]
-
-        return await self._db.read_fn(select)
-
-    async def counts_by_state(self, campaign_id: int | None = None) -> dict[MessageState, int]:
-        """Every state with its count (zeros included), overall or for one campaign."""
-
-        def count(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            if campaign_id is None:
-                return conn.execute(sql.COUNT_BY_STATE).fetchall()
-            return conn.execute(sql.COUNT_BY_STATE_FOR_CAMPAIGN, (campaign_id,)).fetchall()
-
-        rows = await self._db.read_fn(count)
-        counts = dict.fromkeys(MessageState, 0)
-        counts.update({MessageState(row[0]): int(row[1]) for row in rows})
-        return counts
-
-    async def queue_depth_by_class(self) -> dict[MessageClass, int]:
-        """Queued messages per class (zeros included), for the dashboard."""
-        rows = await self._db.read_fn(
-            lambda conn: conn.execute(sql.QUEUE_DEPTH_BY_CLASS).fetchall()
-        )
-        depth = dict.fromkeys(MessageClass, 0)
-        depth.update({MessageClass(row[0]): int(row[1]) for row in rows})
-        return depth
-
     def _claim(
         self, modem: str, channels: Iterable[Channel], now: datetime | None, *, ahead: bool
     ) -> Callable[[sqlite3.Connection], ClaimedAhead] | None:
@@ -554,16 +453,9 @@ class Outbox:
         return message
 
     async def _insert_batch(self, batch: list[tuple[object, ...]]) -> int:
-        def insert(conn: sqlite3.Connection) -> tuple[int, int | None]:
-            inserted = conn.executemany(sql.INSERT_MESSAGE, batch).rowcount
-            classes = sorted({str(row[0]) for row in batch})
-            marks = ", ".join("?" * len(classes))
-            found = conn.execute(
-                f"SELECT min(priority) FROM message_class WHERE name IN ({marks})", classes
-            ).fetchone()
-            return inserted, None if found is None else found[0]
-
-        inserted, priority = await self._db.write_fn(insert)
+        inserted, priority = await self._db.write_fn(
+            functools.partial(fanout.insert_batch, batch=batch)
+        )
         if inserted:
             self._notify(sql.LOWEST_PRIORITY if priority is None else int(priority))
         return inserted
@@ -579,33 +471,3 @@ class Outbox:
                 work_callback(priority)
             except Exception:
                 logger.exception("outbox listener %r failed", work_callback)
-
-
-async def _batched(
-    messages: Iterable[NewMessage] | AsyncIterable[NewMessage],
-    size: int,
-    params: Callable[[NewMessage], tuple[object, ...]],
-) -> AsyncGenerator[list[tuple[object, ...]], None]:
-    """INSERT parameters in lists of `size`, from either kind of source, pausing for the loop."""
-    batch: list[tuple[object, ...]] = []
-    count = 0
-    # A small first batch: the modems start sending while the rest is written.
-    limit = min(size, FIRST_BATCH_SIZE)
-    if isinstance(messages, AsyncIterable):
-        async for message in messages:
-            batch.append(params(message))
-            if len(batch) >= limit:
-                yield batch
-                batch, limit = [], size
-    else:
-        # A plain loop: an async generator step per row cost ~10 % of a fan-out.
-        for message in messages:
-            batch.append(params(message))
-            count += 1
-            if count % _YIELD_EVERY_ROWS == 0:
-                await asyncio.sleep(0)
-            if len(batch) >= limit:
-                yield batch
-                batch, limit = [], size
-    if batch:
-        yield batch

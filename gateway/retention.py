@@ -30,35 +30,32 @@ PURGE_INTERVAL_S: Final = 86400.0
 # After start: long enough that start-up work (recovery, the first sends) goes first.
 FIRST_PURGE_DELAY_S: Final = 300.0
 
-# A neighbour alert is still in flight while one of its relays is: an SMS not yet enqueued or
-# whose message is queued or sending, or an email copy still queued.
-_NEIGHBOUR_DONE: Final = """
-    state <> 'pending' AND NOT EXISTS (
+
+def _alert_settled(alert: str) -> str:
+    """SQL true once neighbour alert `alert` (a table name or alias) is decided and no relay is
+    in flight: an SMS not yet enqueued or whose message is queued or sending, or an email copy
+    still queued."""
+    return f"""
+    {alert}.state <> 'pending' AND NOT EXISTS (
         SELECT 1 FROM neighbour_recipient r
         LEFT JOIN message m ON m.id = r.message_id
-        WHERE r.alert_id = neighbour_alert.id AND (
+        WHERE r.alert_id = {alert}.id AND (
             (r.channel = 'email' AND r.state = 'queued')
             OR (r.channel = 'sms' AND (r.message_id IS NULL OR m.state IN ('queued', 'sending')))
         )
     )"""
-# An inbound message is done once routed, its automatic reply queued and its alert decided.
-_INBOUND_DONE: Final = """
+
+
+_NEIGHBOUR_DONE: Final = _alert_settled("neighbour_alert")
+# An inbound message is done once routed, its automatic reply queued and its alert settled.
+_INBOUND_DONE: Final = f"""
     processed_at IS NOT NULL
     AND NOT EXISTS (
         SELECT 1 FROM auto_reply a WHERE a.inbound_id = inbound.id AND a.message_id IS NULL
     )
     AND NOT EXISTS (
-        SELECT 1 FROM neighbour_alert n WHERE n.inbound_id = inbound.id AND NOT (
-            n.state <> 'pending' AND NOT EXISTS (
-                SELECT 1 FROM neighbour_recipient r
-                LEFT JOIN message m ON m.id = r.message_id
-                WHERE r.alert_id = n.id AND (
-                    (r.channel = 'email' AND r.state = 'queued')
-                    OR (r.channel = 'sms'
-                        AND (r.message_id IS NULL OR m.state IN ('queued', 'sending')))
-                )
-            )
-        )
+        SELECT 1 FROM neighbour_alert n WHERE n.inbound_id = inbound.id
+        AND NOT ({_alert_settled("n")})
     )"""
 _FINISHED_STATES: Final = "('delivered', 'failed', 'cancelled', 'expired', 'unknown')"
 

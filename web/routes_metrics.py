@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from gateway.campaigns.service import CampaignService
 from gateway.metrics import CONTENT_TYPE, Metrics
+from web.lan import refusal
 from web.security import tokens_match
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,9 +24,9 @@ async def metrics(request: Request) -> Response:
     """The exposition text, read now."""
     campaigns: CampaignService = request.app.state.campaigns
     host = request.client.host if request.client is not None else None
-    if not campaigns.settings.allows(host):
-        _LOGGER.info("/metrics refused to %s (not an allowed network)", host)
-        return PlainTextResponse("Not found", status_code=404)
+    refused = refusal(campaigns.settings.allows, host, "/metrics")
+    if refused is not None:
+        return refused
     token = str(request.app.state.health_token)
     if token:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()

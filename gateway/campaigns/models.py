@@ -82,6 +82,10 @@ class Draft:
     channels: Channels
     severity: Severity
 
+    def columns(self) -> tuple[str, str, str, str, str]:
+        """Title, bodies, channels, severity: the order the alert tables store them in."""
+        return (self.title, self.body_fr, self.body_en, self.channels.value, self.severity.value)
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -171,6 +175,18 @@ class Progress:
     def percent(self) -> int:
         """Whole percent finished (100 when there was nothing to send)."""
         return 100 if self.total == 0 else (100 * self.finished) // self.total
+
+    def counts(self) -> dict[str, int]:
+        """The counts by state, as the progress stream and the API show them."""
+        return {
+            "total": self.total,
+            "queued": self.queued,
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "cancelled": self.cancelled,
+            "confirmed": self.confirmed,
+        }
 
 
 @dataclass(frozen=True, slots=True)

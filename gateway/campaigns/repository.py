@@ -65,11 +65,7 @@ def insert_campaign(
         " consent_override, residents, sms_parts, eta_s, created_by, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            draft.title,
-            draft.body_fr,
-            draft.body_en,
-            draft.channels.value,
-            draft.severity.value,
+            *draft.columns(),
             new.target,
             int(new.consent_override),
             new.residents,
@@ -318,11 +314,7 @@ def insert_scheduled(
         "INSERT INTO scheduled_alert (title, body_fr, body_en, channels, severity, target,"
         " send_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            draft.title,
-            draft.body_fr,
-            draft.body_en,
-            draft.channels.value,
-            draft.severity.value,
+            *draft.columns(),
             target,
             send_at_ms,
             created_by,
@@ -349,11 +341,7 @@ def update_scheduled(
         " severity = ?, target = ?, send_at = ?, updated_at = ?"
         " WHERE id = ? AND state = 'waiting'",
         (
-            draft.title,
-            draft.body_fr,
-            draft.body_en,
-            draft.channels.value,
-            draft.severity.value,
+            *draft.columns(),
             target,
             send_at_ms,
             now_ms,

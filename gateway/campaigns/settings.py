@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.campaigns.quiet import QuietHours
+from gateway.networks import DEFAULT_ALLOWED_NETWORKS, IPNetwork, allows, parse_networks
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# Loopback and the private ranges: the town hall's LAN, never the Internet.
-DEFAULT_ALLOWED_NETWORKS: tuple[str, ...] = (
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "fc00::/7",
-    "fe80::/10",
-)
-
-
-def parse_networks(
-    values: Sequence[str], *, key: str = "admin.allowed_networks"
-) -> tuple[IPNetwork, ...]:
-    """CIDR strings to networks; ValueError names the setting and the bad one."""
-    networks: list[IPNetwork] = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(str(value), strict=False))
-        except ValueError:
-            raise ValueError(f"{key}: {value!r} is not a network") from None
-    return tuple(networks)
+# The network names stay importable from here (gateway/api/settings.py and tests use them).
+__all__ = [
+    "DEFAULT_ALLOWED_NETWORKS",
+    "CampaignSettings",
+    "IPNetwork",
+    "allows",
+    "parse_networks",
+    "parse_timezone",
+]
 
 
 def parse_timezone(name: str) -> ZoneInfo:
@@ -44,19 +28,6 @@ def parse_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"town.timezone: {name!r} is not a time zone") from None
-
-
-def allows(networks: Sequence[IPNetwork], host: str | None) -> bool:
-    """True when a client address is inside one of `networks` (IPv4-mapped IPv6 too)."""
-    if not host:
-        return False
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
 
 
 @dataclass(frozen=True)

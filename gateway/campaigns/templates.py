@@ -40,11 +40,7 @@ class Templates:
                 "SELECT id FROM alert_template WHERE name = ?", (clean,)
             ).fetchone()
             values = (
-                draft.title,
-                draft.body_fr,
-                draft.body_en,
-                draft.channels.value,
-                draft.severity.value,
+                *draft.columns(),
                 admin_id,
                 now,
             )

@@ -169,52 +169,32 @@ class NeighbourAlerts:
             replies = await self._db.read_fn(lambda c: list(c.execute(_PENDING_REPLIES)))
             notices = await self._db.read_fn(lambda c: list(c.execute(_PENDING_NOTICES)))
             for alert_id, number, body, language, created_ms in relays:
-                message_id = await self._outbox.enqueue(
-                    NewMessage(
-                        message_class=MessageClass.RELAY,
-                        channel=Channel.SMS,
-                        destination=str(number),
-                        body=str(body),
-                        language=str(language),
-                        valid_until=_at(created_ms) + self.settings.relay_valid,
-                        idempotency_key=f"neighbour:{alert_id}:{number}",
-                    )
-                )
-                await self._set_message_id(
-                    "UPDATE neighbour_recipient SET message_id = ?"
+                await self._enqueue_sms(
+                    MessageClass.RELAY,
+                    (number, body, language),
+                    valid_until=_at(created_ms) + self.settings.relay_valid,
+                    idempotency_key=f"neighbour:{alert_id}:{number}",
+                    link_sql="UPDATE neighbour_recipient SET message_id = ?"
                     " WHERE alert_id = ? AND channel = 'sms' AND destination = ?",
-                    (message_id, alert_id, number),
+                    link_params=(alert_id, number),
                 )
             for reply_id, inbound_id, number, body, language, at_ms in replies:
-                message_id = await self._outbox.enqueue(
-                    NewMessage(
-                        message_class=MessageClass.REPLY,
-                        channel=Channel.SMS,
-                        destination=str(number),
-                        body=str(body),
-                        language=str(language),
-                        valid_until=_at(at_ms) + REPLY_VALID,
-                        idempotency_key=f"inbound-reply:{inbound_id}",
-                    )
-                )
-                await self._set_message_id(
-                    "UPDATE auto_reply SET message_id = ? WHERE id = ?", (message_id, reply_id)
+                await self._enqueue_sms(
+                    MessageClass.REPLY,
+                    (number, body, language),
+                    valid_until=_at(at_ms) + REPLY_VALID,
+                    idempotency_key=f"inbound-reply:{inbound_id}",
+                    link_sql="UPDATE auto_reply SET message_id = ? WHERE id = ?",
+                    link_params=(reply_id,),
                 )
             for alert_id, number, body, language, at_ms in notices:
-                message_id = await self._outbox.enqueue(
-                    NewMessage(
-                        message_class=MessageClass.REPLY,
-                        channel=Channel.SMS,
-                        destination=str(number),
-                        body=str(body),
-                        language=str(language),
-                        valid_until=_at(at_ms) + REPLY_VALID,
-                        idempotency_key=f"neighbour-notice:{alert_id}",
-                    )
-                )
-                await self._set_message_id(
-                    "UPDATE neighbour_notice SET message_id = ? WHERE alert_id = ?",
-                    (message_id, alert_id),
+                await self._enqueue_sms(
+                    MessageClass.REPLY,
+                    (number, body, language),
+                    valid_until=_at(at_ms) + REPLY_VALID,
+                    idempotency_key=f"neighbour-notice:{alert_id}",
+                    link_sql="UPDATE neighbour_notice SET message_id = ? WHERE alert_id = ?",
+                    link_params=(alert_id,),
                 )
         self.email.kick()
         return len(relays) + len(replies) + len(notices)
@@ -244,9 +224,33 @@ class NeighbourAlerts:
 
         return await self._db.read_fn(select)
 
-    async def _set_message_id(self, sql: str, params: tuple[object, ...]) -> None:
+    async def _enqueue_sms(
+        self,
+        message_class: MessageClass,
+        text: tuple[object, object, object],
+        *,
+        valid_until: datetime,
+        idempotency_key: str,
+        link_sql: str,
+        link_params: tuple[object, ...],
+    ) -> None:
+        """One SMS (number, body, language) into the outbox, then its id written back by
+        `link_sql` (the id first), so the next flush does not queue it again."""
+        number, body, language = text
+        message_id = await self._outbox.enqueue(
+            NewMessage(
+                message_class=message_class,
+                channel=Channel.SMS,
+                destination=str(number),
+                body=str(body),
+                language=str(language),
+                valid_until=valid_until,
+                idempotency_key=idempotency_key,
+            )
+        )
+
         def update(conn: sqlite3.Connection) -> None:
-            conn.execute(sql, params)
+            conn.execute(link_sql, (message_id, *link_params))
 
         await self._db.write_fn(update)
 

@@ -12,32 +12,17 @@ import io
 import sqlite3
 from collections.abc import AsyncIterator
 
-from gateway.residents.csv_rows import MAX_PHONES
+from gateway.residents.csv_rows import CONSENT_COLUMNS, MAX_PHONES, PROFILE_COLUMNS, phone_columns
 from gateway.storage.database import Database
 
 _PAGE = 1000
-_BASE_COLUMNS = (
-    "last_name",
-    "first_name",
-    "language",
-    "civic_number",
-    "street",
-    "apartment",
-    "postal_code",
-    "city",
-    "email",
-)
-_TAIL_COLUMNS = ("consent_sms", "consent_voice", "consent_neighbours", "active")
 BOM = "\ufeff"
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def columns(phones: int) -> list[str]:
     """The header for `phones` numbers per resident."""
-    numbered = [
-        f"phone{n}{suffix}" for n in range(1, phones + 1) for suffix in ("", "_type", "_verified")
-    ]
-    return [*_BASE_COLUMNS, *numbered, *_TAIL_COLUMNS]
+    return [*PROFILE_COLUMNS, *phone_columns(phones), *CONSENT_COLUMNS, "active"]
 
 
 async def export_csv(db: Database, *, delimiter: str = ",") -> AsyncIterator[str]:

@@ -21,8 +21,9 @@ from gateway.residents.errors import InvalidField, InvalidNumber
 from gateway.residents.models import LANGUAGES, ContactKind, Profile, clean_profile
 from gateway.residents.phones import normalize
 
-# Column order of a file without a header row, and of `tocsin residents export`.
-DEFAULT_COLUMNS: tuple[str, ...] = (
+MAX_PHONES = 9  # phone1 … phone9
+# The columns around the numbered phone ones, shared with the export (csv_export.py).
+PROFILE_COLUMNS: tuple[str, ...] = (
     "last_name",
     "first_name",
     "language",
@@ -32,17 +33,19 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
     "postal_code",
     "city",
     "email",
-    "phone1",
-    "phone1_type",
-    "phone1_verified",
-    "phone2",
-    "phone2_type",
-    "phone2_verified",
-    "consent_sms",
-    "consent_voice",
-    "consent_neighbours",
 )
-MAX_PHONES = 9  # phone1 … phone9
+CONSENT_COLUMNS: tuple[str, ...] = ("consent_sms", "consent_voice", "consent_neighbours")
+
+
+def phone_columns(phones: int) -> list[str]:
+    """phone1, phone1_type, phone1_verified, … up to `phones` numbers."""
+    return [
+        f"phone{n}{suffix}" for n in range(1, phones + 1) for suffix in ("", "_type", "_verified")
+    ]
+
+
+# Column order of a file without a header row (two numbers).
+DEFAULT_COLUMNS: tuple[str, ...] = (*PROFILE_COLUMNS, *phone_columns(2), *CONSENT_COLUMNS)
 # A town of 50,000 people; a larger file is a mistake, and would hold the writer too long.
 MAX_ROWS = 200_000
 _MAX_CELL = 200
@@ -97,11 +100,11 @@ _ALIASES: dict[str, str] = {
 _PHONE_COLUMN = re.compile(r"^(?:phone|telephone|tel)_?(\d)(?:_(type|verified|verifie))?$")
 _KNOWN = frozenset(
     {
-        *DEFAULT_COLUMNS,
+        *PROFILE_COLUMNS,
+        *phone_columns(MAX_PHONES),
+        *CONSENT_COLUMNS,
         "phones_verified",
         "active",
-        *(f"phone{n}{suffix}" for n in range(1, MAX_PHONES + 1) for suffix in ("", "_type")),
-        *(f"phone{n}_verified" for n in range(1, MAX_PHONES + 1)),
     }
 )
 _TRUE = frozenset({"1", "yes", "y", "oui", "o", "true", "vrai", "x", "t"})

@@ -72,15 +72,7 @@ def progress_json(campaign: Campaign, progress: Progress, gettext: Callable[[str
     return json.dumps(
         {
             "state": campaign.state.value,
-            "counts": {
-                "total": progress.total,
-                "queued": progress.queued,
-                "sent": progress.sent,
-                "delivered": progress.delivered,
-                "failed": progress.failed,
-                "cancelled": progress.cancelled,
-                "confirmed": progress.confirmed,
-            },
+            "counts": progress.counts(),
             "percent": progress.percent,
             "eta": duration(progress.eta_s, gettext) if progress.queued else "",
             "done": progress.finished == progress.total,

@@ -7,35 +7,28 @@ than with the resident pages' HTML.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.api.service import ApiService
 from web.api.errors import ApiError, error_response
+from web.lan import NetworkGuard
 
-_LOGGER = logging.getLogger(__name__)
 
-
-class ApiGuard:
+class ApiGuard(NetworkGuard):
     """ASGI middleware for the /api/v1 mount, using `api.allowed_networks`."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    what = "API"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        service: ApiService = scope["app"].state.api
-        client = scope.get("client")
-        host = client[0] if client else None
-        if not service.settings.allows(host):
-            _LOGGER.info("API refused to %s (not an allowed network)", host)
-            await PlainTextResponse("Not found", status_code=404)(scope, receive, send)
-            return
+    def allows(self, state: State) -> Callable[[str | None], bool]:
+        service: ApiService = state.api
+        return service.settings.allows
+
+    async def inside(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's own 404 and 405 in the API's JSON error shape."""
         started = False
 
         async def tracking_send(message: Message) -> None:
