@@ -115,7 +115,7 @@ async def test_speech_reaches_the_phone(
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
         assert wav.getnframes() / 8000 == pytest.approx(expected_s, abs=0.1)
     # Loose on purpose: a busy CI machine delays threads; bench.voice_pacing measures it.
-    assert _p99_jitter_ms(received) < 100  # unpaced frames would be off by seconds
+    assert _p99_jitter_ms(received) < 250  # unpaced frames would be off by seconds
 
 
 async def test_remote_hang_up_mid_message(sim: Simulator, voice: Voice, speech: Speech) -> None:
