@@ -39,6 +39,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
+# The house rule: every journey in French on a desktop, and in English on a 320 px phone.
+in_both_languages = pytest.mark.parametrize(
+    ("language", "width"), [("fr", 1280), ("en", 320)], ids=["fr", "en-320"]
+)
+
 ServerT = TypeVar("ServerT", bound="AppServer")
 T = TypeVar("T")
 

@@ -4,6 +4,7 @@ served by uvicorn, and a tab signed in as one of the staff."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from gateway.residents.streets import load_sample_streets
 from gateway.service import Gateway
 from modem.simulator import Simulator
 from modem.simulator.call_phone import CallBehaviour
-from tests.browser import AppServer, Tab, open_tab, running, staff_sign_in
+from tests.browser import AppServer, Tab, field, open_tab, running, staff_sign_in
 from tests.inbound.helpers import add_resident
 from tests.web.helpers import fast_settings
 from web.app import create_app
@@ -145,15 +146,47 @@ def staff_tab(
     browser: Browser,
     server: AdminServer,
     directory: Path,
-    name: str,
     *,
     username: str,
     language: str,
     width: int,
 ) -> Iterator[Tab]:
     """A tab at `width` px signed in as `username`, on the campaign list (checked)."""
-    with open_tab(browser, directory, name, width=width) as tab:
+    with open_tab(browser, directory, f"{username}-{language}", width=width) as tab:
         staff_sign_in(tab, server.url, username, PASSWORD, language)
         tab.page.wait_for_url("**/admin/campaigns")
         tab.check()
         yield tab
+
+
+def write_alert(tab: Tab, language: str, title: str) -> None:
+    """From the campaign list, a new alert (page checked) with `title` and both texts."""
+    words, page = CAMPAIGN_WORDS[language], tab.page
+    page.get_by_role("link", name=words["new"]).first.click()
+    page.wait_for_url("**/admin/campaigns/new")
+    tab.check()
+    page.get_by_label(field(words["title"])).fill(title)
+    page.get_by_label(field(words["fr"])).fill(FR)
+    page.get_by_label(words["en"]).fill(EN)
+
+
+def preview_for_zone(tab: Tab, language: str, zone: str) -> None:
+    """The alert being written goes to `zone` alone; its preview (checked)."""
+    words, page = CAMPAIGN_WORDS[language], tab.page
+    page.get_by_label(words["zones"], exact=True).check()
+    page.get_by_label(re.compile(rf"^{zone}\b")).check()
+    page.get_by_role("button", name=words["preview"], exact=True).click()
+    tab.check()
+
+
+def send_and_watch(tab: Tab, language: str, *, timeout_ms: float) -> None:
+    """From the preview: confirm, send, and watch the campaign page until every message is
+    finished (checked)."""
+    words, page = CAMPAIGN_WORDS[language], tab.page
+    page.get_by_label(re.compile(re.escape(words["confirm"]))).check()
+    page.get_by_role("button", name=words["send"]).click()
+    page.wait_for_url(re.compile(r".*/admin/campaigns/\d+$"))
+    # admin-progress.js follows the event stream and reloads the page when done (the "done"
+    # line is server-rendered, so once it shows, the reload has happened).
+    page.get_by_text(words["done"]).wait_for(timeout=timeout_ms)
+    tab.check()

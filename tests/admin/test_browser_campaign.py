@@ -6,7 +6,6 @@ English.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,15 @@ from tests.admin.browser_helpers import (
     FR,
     ZONES,
     AdminServer,
+    preview_for_zone,
+    send_and_watch,
     staff_tab,
+    write_alert,
 )
-from tests.browser import field, phone_inbox, poll
+from tests.browser import phone_inbox, poll
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 
 def expected_in(zone: str, phones: list[str]) -> dict[str, str]:
@@ -54,32 +55,12 @@ def test_operator_sends_a_zone_alert(
     assert expected
     before = {number: len(phone_inbox(url, number)) for number in phones}
     with staff_tab(
-        browser,
-        admin_server,
-        tmp_path,
-        f"admin-{language}",
-        username="operatrice",
-        language=language,
-        width=width,
+        browser, admin_server, tmp_path, username="operatrice", language=language, width=width
     ) as tab:
         page = tab.page
-        page.get_by_role("link", name=words["new"]).first.click()
-        page.wait_for_url("**/admin/campaigns/new")
-        tab.check()
-        page.get_by_label(field(words["title"])).fill(f"Avis {zone}")
-        page.get_by_label(field(words["fr"])).fill(FR)
-        page.get_by_label(words["en"]).fill(EN)
-        page.get_by_label(words["zones"], exact=True).check()
-        page.get_by_label(re.compile(rf"^{zone}\b")).check()
-        page.get_by_role("button", name=words["preview"], exact=True).click()
-        tab.check()
-        page.get_by_label(re.compile(re.escape(words["confirm"]))).check()
-        page.get_by_role("button", name=words["send"]).click()
-        page.wait_for_url(re.compile(r".*/admin/campaigns/\d+$"))
-        # admin-progress.js follows the event stream and reloads the page when done (the
-        # "done" line is server-rendered, so once it shows, the reload has happened).
-        page.get_by_text(words["done"]).wait_for(timeout=30_000)
-        tab.check()
+        write_alert(tab, language, f"Avis {zone}")
+        preview_for_zone(tab, language, zone)
+        send_and_watch(tab, language, timeout_ms=30_000)
         assert page.locator('[data-field="percent"]').inner_text() == "100"
 
         page.get_by_role("link", name=words["report"]).click()

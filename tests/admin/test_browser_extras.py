@@ -15,12 +15,18 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests import browser as ui
-from tests.admin.browser_helpers import CAMPAIGN_WORDS, EN, FR, PASSWORD, AdminServer, staff_tab
-from tests.browser import field, staff_sign_in
+from tests.admin.browser_helpers import (
+    CAMPAIGN_WORDS,
+    PASSWORD,
+    AdminServer,
+    preview_for_zone,
+    staff_tab,
+    write_alert,
+)
+from tests.browser import field, in_both_languages, staff_sign_in
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 WORDS: dict[str, dict[str, Any]] = {
     "fr": {
@@ -60,21 +66,14 @@ WORDS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("journey", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+@in_both_languages
 def test_admin_extras(
-    admin_server: AdminServer, browser: Browser, tmp_path: Path, journey: tuple[str, int]
+    admin_server: AdminServer, browser: Browser, tmp_path: Path, language: str, width: int
 ) -> None:
-    language, width = journey
     words, extra = CAMPAIGN_WORDS[language], WORDS[language]
     username = f"chef-{language}"  # its own account: this journey turns on TOTP for it
     with staff_tab(
-        browser,
-        admin_server,
-        tmp_path,
-        f"admin-extras-{language}",
-        username=username,
-        language=language,
-        width=width,
+        browser, admin_server, tmp_path, username=username, language=language, width=width
     ) as tab:
         page = tab.page
         # Two-step verification: enrol, sign out, sign in with a code.
@@ -102,12 +101,8 @@ def test_admin_extras(
         page.wait_for_url("**/admin/campaigns")
 
         # A template, saved from a new alert, then used for the next one.
-        page.get_by_role("link", name=words["new"]).first.click()
-        page.wait_for_url("**/admin/campaigns/new")
         title = f"Modèle {language}"
-        page.get_by_label(field(words["title"])).fill(title)
-        page.get_by_label(field(words["fr"])).fill(FR)
-        page.get_by_label(words["en"]).fill(EN)
+        write_alert(tab, language, title)
         page.get_by_label(extra["template_name"]).fill(f"Ébullition {language}")
         page.get_by_role("button", name=extra["save_template"]).click()
         tab.check()
@@ -123,10 +118,7 @@ def test_admin_extras(
         # Scheduled two days ahead, edited, then cancelled.
         later = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("America/Toronto"))
         page.get_by_label(extra["send_at"]).fill(later.strftime("%Y-%m-%dT%H:%M"))
-        page.get_by_label(words["zones"], exact=True).check()
-        page.get_by_label(re.compile(r"^Nord\b")).check()
-        page.get_by_role("button", name=words["preview"], exact=True).click()
-        tab.check()
+        preview_for_zone(tab, language, "Nord")
         page.get_by_label(re.compile(re.escape(words["confirm"]))).check()
         page.get_by_role("button", name=extra["schedule"]).click()
         page.wait_for_url("**/admin/campaigns")

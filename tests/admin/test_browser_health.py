@@ -10,10 +10,10 @@ from playwright.sync_api import Browser
 
 from tests import browser as ui
 from tests.admin.browser_helpers import AdminServer, staff_tab
+from tests.browser import in_both_languages
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 WORDS = {
     "fr": {"nav": "État du système", "check": "Vérifier le solde — sim0", "banner": "Crédit bas"},
@@ -21,20 +21,13 @@ WORDS = {
 }
 
 
-@pytest.mark.parametrize("view", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+@in_both_languages
 def test_health_page(
-    admin_server: AdminServer, browser: Browser, tmp_path: Path, view: tuple[str, int]
+    admin_server: AdminServer, browser: Browser, tmp_path: Path, language: str, width: int
 ) -> None:
-    language, width = view
     words = WORDS[language]
     with staff_tab(
-        browser,
-        admin_server,
-        tmp_path,
-        f"health-{language}",
-        username="operatrice",
-        language=language,
-        width=width,
+        browser, admin_server, tmp_path, username="operatrice", language=language, width=width
     ) as tab:
         page = tab.page
         page.get_by_role("link", name=words["nav"]).first.click()

@@ -12,10 +12,10 @@ from playwright.sync_api import Browser
 
 from tests import browser as ui
 from tests.admin.browser_helpers import NEIGHBOUR_NAME, NEIGHBOUR_ZONE, AdminServer, staff_tab
+from tests.browser import in_both_languages
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 WORDS = {
     "fr": {"menu": "Alertes de voisins", "post": "Publier", "filter": "Filtrer"},
@@ -23,21 +23,14 @@ WORDS = {
 }
 
 
-@pytest.mark.parametrize("journey", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+@in_both_languages
 def test_neighbour_alert_list_filters_and_detail(
-    admin_server: AdminServer, browser: Browser, tmp_path: Path, journey: tuple[str, int]
+    admin_server: AdminServer, browser: Browser, tmp_path: Path, language: str, width: int
 ) -> None:
-    language, width = journey
     words = WORDS[language]
     text = f"Avis {language}: rue fermée"
     with staff_tab(
-        browser,
-        admin_server,
-        tmp_path,
-        f"neighbours-{language}",
-        username="operatrice",
-        language=language,
-        width=width,
+        browser, admin_server, tmp_path, username="operatrice", language=language, width=width
     ) as tab:
         page = tab.page
         page.get_by_role("link", name=words["menu"]).first.click()

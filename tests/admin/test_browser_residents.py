@@ -14,8 +14,7 @@ from tests import browser as ui
 from tests.admin.browser_helpers import AdminServer, staff_tab
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 WORDS = {
     "fr": {
@@ -74,13 +73,7 @@ def test_admin_moves_a_street_and_imports_residents(
     csv_file = tmp_path / "residents.csv"
     csv_file.write_bytes(CSV.format(first_name=first_name, phone=phone).encode("cp1252"))
     with staff_tab(
-        browser,
-        admin_server,
-        tmp_path,
-        f"admin-reference-{language}",
-        username="gestionnaire",
-        language=language,
-        width=width,
+        browser, admin_server, tmp_path, username="gestionnaire", language=language, width=width
     ) as tab:
         page = tab.page
         page.get_by_role("link", name=words["reference"]).first.click()

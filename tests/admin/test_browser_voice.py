@@ -5,7 +5,6 @@ their confirmations. axe-core checks every page. A server of its own: its modems
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,18 @@ from playwright.sync_api import Browser
 from gateway.campaigns.seed import town
 from tests import browser as ui
 from tests.admin.browser_helpers import (
-    CAMPAIGN_WORDS,
-    EN,
-    FR,
     ZONES,
     AdminServer,
+    preview_for_zone,
+    send_and_watch,
     serve_admin,
     staff_tab,
+    write_alert,
 )
-from tests.browser import field, poll
+from tests.browser import poll
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 ZONE = "Nord"
 
@@ -51,34 +49,16 @@ def voice_numbers(zone: str, phones: list[str]) -> set[str]:
 def test_operator_sends_a_voice_alert_and_sees_confirmations(
     voice_server: AdminServer, browser: Browser, tmp_path: Path
 ) -> None:
-    words = CAMPAIGN_WORDS["fr"]
     expected = voice_numbers(ZONE, voice_server.phones)
     assert expected
     with staff_tab(
-        browser,
-        voice_server,
-        tmp_path,
-        "admin-voice",
-        username="operatrice",
-        language="fr",
-        width=1280,
+        browser, voice_server, tmp_path, username="operatrice", language="fr", width=1280
     ) as tab:
         page = tab.page
-        page.get_by_role("link", name=words["new"]).first.click()
-        page.wait_for_url("**/admin/campaigns/new")
-        page.get_by_label(field(words["title"])).fill(f"Appel {ZONE}")
-        page.get_by_label(field(words["fr"])).fill(FR)
-        page.get_by_label(words["en"]).fill(EN)
+        write_alert(tab, "fr", f"Appel {ZONE}")
         page.get_by_label("SMS et appel vocal").check()
-        page.get_by_label(words["zones"], exact=True).check()
-        page.get_by_label(re.compile(rf"^{ZONE}\b")).check()
-        page.get_by_role("button", name=words["preview"], exact=True).click()
-        tab.check()
-        page.get_by_label(re.compile(re.escape(words["confirm"]))).check()
-        page.get_by_role("button", name=words["send"]).click()
-        page.wait_for_url(re.compile(r".*/admin/campaigns/\d+$"))
-        page.get_by_text(words["done"]).wait_for(timeout=60_000)
-        tab.check()
+        preview_for_zone(tab, "fr", ZONE)
+        send_and_watch(tab, "fr", timeout_ms=60_000)
         confirmed = page.locator('[data-count="confirmed"]').inner_text()
         assert confirmed == str(len(expected))
 

@@ -15,10 +15,10 @@ from playwright.sync_api import Browser
 
 from tests import browser as ui
 from tests.admin.browser_helpers import AdminServer, serve_admin, staff_tab
+from tests.browser import in_both_languages
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 
 @pytest.fixture(scope="module")
@@ -63,20 +63,13 @@ def api_status(server: AdminServer, token: str) -> int:
         return exc.code
 
 
-@pytest.mark.parametrize("journey", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+@in_both_languages
 def test_admin_makes_uses_and_revokes_a_token(
-    admin_server: AdminServer, browser: Browser, tmp_path: Path, journey: tuple[str, int]
+    admin_server: AdminServer, browser: Browser, tmp_path: Path, language: str, width: int
 ) -> None:
-    language, width = journey
     words = WORDS[language]
     with staff_tab(
-        browser,
-        admin_server,
-        tmp_path,
-        f"tokens-{language}",
-        username="chef",
-        language=language,
-        width=width,
+        browser, admin_server, tmp_path, username="chef", language=language, width=width
     ) as tab:
         page = tab.page
         page.get_by_role("link", name=words["menu"]).click()

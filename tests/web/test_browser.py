@@ -19,8 +19,7 @@ from tests.browser import field, open_tab, phone_inbox
 from tests.web.browser_helpers import PHONES, WebServer, wait_for_code
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 
 WORDS = {

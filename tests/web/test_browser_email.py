@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests import browser as ui
-from tests.browser import open_tab
+from tests.browser import in_both_languages, open_tab
 from tests.web.browser_helpers import (
     MAIL_PASSWORD,
     MAIL_RESIDENTS,
@@ -21,8 +21,7 @@ from tests.web.browser_helpers import (
 )
 
 pytestmark = pytest.mark.slow
-browser = ui.browser
-_no_leaked_tasks = ui.no_leaked_tasks
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
 
 WORDS = {
     "fr": {
@@ -46,11 +45,10 @@ WORDS = {
 }
 
 
-@pytest.mark.parametrize("journey", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+@in_both_languages
 def test_resident_confirms_their_email_address_from_the_mailed_link(
-    web_server: WebServer, browser: Browser, tmp_path: Path, journey: tuple[str, int]
+    web_server: WebServer, browser: Browser, tmp_path: Path, language: str, width: int
 ) -> None:
-    language, width = journey
     words = WORDS[language]
     phone, address = MAIL_RESIDENTS[language]
     with open_tab(browser, tmp_path, f"email-{language}", width=width) as tab:
