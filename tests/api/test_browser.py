@@ -7,28 +7,28 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser
 
-from tests.admin import test_browser as admin_browser
-from tests.admin.test_browser import PASSWORD, Server, check
-from tests.web.test_browser import screenshots
-
-# The admin browser test's fixtures: a Simulator + Gateway + uvicorn thread, and Chromium.
-server = admin_browser.server
-browser = admin_browser.browser
-_no_leaked_tasks = admin_browser._no_leaked_tasks
+from tests import browser as ui
+from tests.admin.browser_helpers import AdminServer, serve_admin, staff_tab
+from tests.browser import in_both_languages
 
 pytestmark = pytest.mark.slow
+browser, _no_leaked_tasks = ui.browser, ui.no_leaked_tasks  # the shared fixtures
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServer]:
+    """The staff side's server (a town on the simulator), for this file alone."""
+    yield from serve_admin(tmp_path_factory.mktemp("api-admin"))
+
 
 WORDS = {
     "fr": {
-        "username": "Nom d'utilisateur",
-        "password": "Mot de passe",
-        "login": "Connexion",
         "menu": "Accès API",
         "name": "Nom du jeton",
         "role": "Rôle",
@@ -39,9 +39,6 @@ WORDS = {
         "revoked": "Le jeton est révoqué",
     },
     "en": {
-        "username": "Username",
-        "password": "Password",
-        "login": "Sign in",
         "menu": "API access",
         "name": "Token name",
         "role": "Role",
@@ -54,7 +51,7 @@ WORDS = {
 }
 
 
-def api_status(server: Server, token: str) -> int:
+def api_status(server: AdminServer, token: str) -> int:
     request = urllib.request.Request(
         f"{server.url}/api/v1/zones", headers={"Authorization": f"Bearer {token}"}
     )
@@ -66,52 +63,36 @@ def api_status(server: Server, token: str) -> int:
         return exc.code
 
 
-@pytest.mark.parametrize("journey", [("fr", 1280), ("en", 320)], ids=["fr", "en-320"])
+@in_both_languages
 def test_admin_makes_uses_and_revokes_a_token(
-    server: Server, browser: Browser, tmp_path: Path, journey: tuple[str, int]
+    admin_server: AdminServer, browser: Browser, tmp_path: Path, language: str, width: int
 ) -> None:
-    language, width = journey
     words = WORDS[language]
-    axe = Axe()
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    csp_errors: list[str] = []
-    page.on(
-        "console",
-        lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    try:
-        with screenshots(page, tmp_path, f"tokens-{language}"):
-            page.goto(f"{server.url}/admin/login?lang={language}")
-            page.get_by_label(words["username"]).fill("chef")
-            page.get_by_label(words["password"]).fill(PASSWORD)
-            page.get_by_role("button", name=words["login"], exact=True).click()
-            page.wait_for_url("**/admin/campaigns")
-            page.get_by_role("link", name=words["menu"]).click()
-            page.wait_for_url("**/admin/api-tokens")
-            check(page, axe, csp_errors)
+    with staff_tab(
+        browser, admin_server, tmp_path, username="chef", language=language, width=width
+    ) as tab:
+        page = tab.page
+        page.get_by_role("link", name=words["menu"]).click()
+        page.wait_for_url("**/admin/api-tokens")
+        tab.check()
 
-            name = f"Travaux publics {language}"
-            page.get_by_label(re.compile(rf"^{words['name']}")).fill(name)
-            page.get_by_label(words["role"]).select_option(label=words["operator"])
-            page.get_by_role("button", name=words["create"]).click()
-            page.wait_for_load_state("load")
-            check(page, axe, csp_errors)
-            secret = page.get_by_label(re.compile(words["secret"])).input_value()
-            assert secret.startswith("tocsin_")
-            assert api_status(server, secret) == 200
+        name = f"Travaux publics {language}"
+        page.get_by_label(re.compile(rf"^{words['name']}")).fill(name)
+        page.get_by_label(words["role"]).select_option(label=words["operator"])
+        page.get_by_role("button", name=words["create"]).click()
+        tab.check()
+        secret = page.get_by_label(re.compile(words["secret"])).input_value()
+        assert secret.startswith("tocsin_")
+        assert api_status(admin_server, secret) == 200
 
-            # Shown once: the list shows only its first characters from now on.
-            page.reload()
-            assert secret not in page.content()
-            assert secret[:15] in page.content()
+        # Shown once: the list shows only its first characters from now on.
+        page.reload()
+        assert secret not in page.content()
+        assert secret[:15] in page.content()
 
-            row = page.locator("tr", has_text=name)
-            row.get_by_role("button", name=words["revoke"]).click()
-            page.wait_for_url("**/admin/api-tokens")
-            page.get_by_text(words["revoked"]).wait_for()
-            check(page, axe, csp_errors)
-            assert api_status(server, secret) == 401
-    finally:
-        context.close()
+        row = page.locator("tr", has_text=name)
+        row.get_by_role("button", name=words["revoke"]).click()
+        page.wait_for_url("**/admin/api-tokens")
+        page.get_by_text(words["revoked"]).wait_for()
+        tab.check()
+        assert api_status(admin_server, secret) == 401
