@@ -145,7 +145,8 @@ class EmailVerification:
         message["From"] = self._settings.email_from
         message["To"] = email
         message["Subject"] = _SUBJECT[lang].format(town=town)
-        link = f"{link_base.rstrip('/')}/neighbours/email/verify?token={token}"
+        # The language first: the link may be opened on a device without the language cookie.
+        link = f"{link_base.rstrip('/')}/neighbours/email/verify?lang={lang}&token={token}"
         message.set_content(_BODY[lang].format(link=link, town=town))
         try:
             await self._send(message)

@@ -83,7 +83,7 @@ def _body(message: Any) -> str:
 
 
 def _link(message: Any) -> str:
-    match = re.search(r"(/neighbours/email/verify\?token=\S+)", _body(message))
+    match = re.search(r"(/neighbours/email/verify\?lang=\w+&token=\S+)", _body(message))
     assert match is not None, _body(message)
     return match.group(1)
 
@@ -169,8 +169,8 @@ async def test_resend_is_bounded_and_a_dead_server_lets_one_retry(
         assert await verification.send_link(resident.id, base) is LinkOutcome.SENT
         assert await verification.send_link(resident.id, base) is LinkOutcome.TOO_SOON
         await _wait_for(mailbox, 1)
-        assert _link(mailbox.messages[0]).startswith("/neighbours/email/verify?token=")
-        assert f"{base}/neighbours/email/verify?token=" in _body(mailbox.messages[0])
+        assert _link(mailbox.messages[0]).startswith("/neighbours/email/verify?lang=fr&token=")
+        assert f"{base}/neighbours/email/verify?lang=fr&token=" in _body(mailbox.messages[0])
         # A made-up or empty token proves nothing.
         for token in ("", "x" * 43, "y" * 500):
             assert await verification.confirm(token) is None

@@ -32,7 +32,7 @@ MAIL_RESIDENTS = {
 }
 MAIL_PASSWORD = "le chat dort sur la table"
 _CODE = re.compile(r"\b(\d{6})\b")
-_LINK = re.compile(r"(http\S+/neighbours/email/verify\?token=\S+)")
+_LINK = re.compile(r"(http\S+/neighbours/email/verify\?lang=\w+&token=\S+)")
 
 SIGN_IN = {
     "fr": {"phone": "Numéro de téléphone", "password": "Mot de passe", "login": "Connexion"},
