@@ -203,6 +203,21 @@ class ApiService:
         campaign = await self.campaigns.get(campaign_id) or campaign  # it may have just finished
         return AlertStatus(campaign, progress)
 
+    async def control_alert(
+        self, token: ApiToken, campaign_id: int, action: str, *, client: str = ""
+    ) -> AlertStatus | None:
+        """Pause, resume or cancel as the console does (same rules, audit log under the
+        token's name); None when there is no such alert, StateError when its state forbids."""
+        if not 0 < campaign_id <= MAX_ID or await self.campaigns.get(campaign_id) is None:
+            return None
+        control = {
+            "pause": self.campaigns.pause,
+            "resume": self.campaigns.resume,
+            "cancel": self.campaigns.cancel,
+        }[action]
+        await control(campaign_id, None, client=client, actor=token.actor)
+        return await self.alert(campaign_id)
+
     # ---- helpers
 
     def _number(self, raw: str) -> str:

@@ -311,16 +311,27 @@ class CampaignService:
         await self._fan_out(campaign, preview.recipients)
         return campaign_id
 
-    async def pause(self, campaign_id: int, admin: Admin, *, client: str = "") -> int:
-        """Cancel what is still queued; returns how many messages were held back."""
+    async def pause(
+        self, campaign_id: int, admin: Admin | None, *, client: str = "", actor: str = ""
+    ) -> int:
+        """Cancel what is still queued; returns how many messages were held back.
+
+        Pause, resume and cancel: without an `admin` (the HTTP API) the audit log names `actor`.
+        """
         await self._move(campaign_id, CampaignState.PAUSED, (CampaignState.SENDING,))
         held = await self._outbox.cancel_campaign(campaign_id)
         await self.audit.record(
-            "campaign.pause", admin=admin, detail=f"#{campaign_id}: {held} held", client=client
+            "campaign.pause",
+            admin=admin,
+            username=actor,
+            detail=f"#{campaign_id}: {held} held",
+            client=client,
         )
         return held
 
-    async def resume(self, campaign_id: int, admin: Admin, *, client: str = "") -> int:
+    async def resume(
+        self, campaign_id: int, admin: Admin | None, *, client: str = "", actor: str = ""
+    ) -> int:
         """Queue again every recipient a pause held back; returns how many."""
         await self._move(
             campaign_id, CampaignState.SENDING, (CampaignState.PAUSED,), next_generation=True
@@ -334,12 +345,15 @@ class CampaignService:
         await self.audit.record(
             "campaign.resume",
             admin=admin,
+            username=actor,
             detail=f"#{campaign_id}: {len(recipients)} queued again",
             client=client,
         )
         return len(recipients)
 
-    async def cancel(self, campaign_id: int, admin: Admin, *, client: str = "") -> int:
+    async def cancel(
+        self, campaign_id: int, admin: Admin | None, *, client: str = "", actor: str = ""
+    ) -> int:
         """Nothing further is sent (what a modem holds right now finishes)."""
         await self._move(
             campaign_id,
@@ -351,6 +365,7 @@ class CampaignService:
         await self.audit.record(
             "campaign.cancel",
             admin=admin,
+            username=actor,
             detail=f"#{campaign_id}: {cancelled} cancelled",
             client=client,
         )

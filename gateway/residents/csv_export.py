@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 
 from gateway.residents.csv_rows import CONSENT_COLUMNS, MAX_PHONES, PROFILE_COLUMNS, phone_columns
+from gateway.residents.directory import ResidentQuery, query_conditions
 from gateway.storage.database import Database
 
 _PAGE = 1000
@@ -25,23 +26,31 @@ def columns(phones: int) -> list[str]:
     return [*PROFILE_COLUMNS, *phone_columns(phones), *CONSENT_COLUMNS, "active"]
 
 
-async def export_csv(db: Database, *, delimiter: str = ",") -> AsyncIterator[str]:
-    """The header, then chunks of rows by resident id; the first chunk starts with a BOM."""
+async def export_csv(
+    db: Database, *, delimiter: str = ",", query: ResidentQuery | None = None
+) -> AsyncIterator[str]:
+    """The header, then chunks of rows by resident id; the first chunk starts with a BOM.
+
+    With a `query`, only the residents the admin list shows for it (its page is ignored).
+    """
     phones = await db.read_fn(_most_numbers)
     yield BOM + _line(columns(phones), delimiter)
     after = 0
+    where = query_conditions(query) if query is not None else ("1", [])
     while True:
-        rows, after = await db.read_fn(functools.partial(_page, after=after, phones=phones))
+        rows, after = await db.read_fn(
+            functools.partial(_page, after=after, phones=phones, where=where)
+        )
         if not rows:
             return
         yield "".join(_line(row, delimiter) for row in rows)
 
 
-async def count(db: Database) -> int:
+async def count(db: Database, query: ResidentQuery | None = None) -> int:
     """How many residents an export writes (for a progress bar)."""
-    return int(
-        await db.read_fn(lambda conn: conn.execute("SELECT count(*) FROM resident").fetchone()[0])
-    )
+    where, params = query_conditions(query) if query is not None else ("1", [])
+    sql = f"SELECT count(*) FROM resident r LEFT JOIN street s ON s.id = r.street_id WHERE {where}"
+    return int(await db.read_fn(lambda conn: conn.execute(sql, params).fetchone()[0]))
 
 
 def _most_numbers(conn: sqlite3.Connection) -> int:
@@ -51,14 +60,17 @@ def _most_numbers(conn: sqlite3.Connection) -> int:
     return max(1, min(MAX_PHONES, int(row[0] or 1)))
 
 
-def _page(conn: sqlite3.Connection, after: int, phones: int) -> tuple[list[list[str]], int]:
+def _page(
+    conn: sqlite3.Connection, after: int, phones: int, where: tuple[str, list[object]]
+) -> tuple[list[list[str]], int]:
+    conditions, params = where
     residents = conn.execute(
         "SELECT r.id, r.phone, r.last_name, r.first_name, r.language, r.civic_number,"
         " coalesce(s.name, ''), r.apartment, r.postal_code, r.city, r.email,"
         " r.consent_sms_alerts, r.consent_voice_alerts, r.consent_neighbour_alerts, r.active"
-        " FROM resident r LEFT JOIN street s ON s.id = r.street_id WHERE r.id > ?"
-        " ORDER BY r.id LIMIT ?",
-        (after, _PAGE),
+        " FROM resident r LEFT JOIN street s ON s.id = r.street_id"
+        f" WHERE r.id > ? AND ({conditions}) ORDER BY r.id LIMIT ?",
+        (after, *params, _PAGE),
     ).fetchall()
     if not residents:
         return [], after

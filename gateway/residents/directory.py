@@ -87,7 +87,7 @@ class ResidentDirectory:
 
     async def search(self, query: ResidentQuery, per_page: int = PAGE_SIZE) -> ResidentPage:
         """One page of residents matching the query, by last name then first name."""
-        where, params = _where(query)
+        where, params = query_conditions(query)
 
         def select(conn: sqlite3.Connection) -> tuple[int, list[sqlite3.Row]]:
             total = int(
@@ -156,8 +156,9 @@ _LINE_COLUMNS = (
 )
 
 
-def _where(query: ResidentQuery) -> tuple[str, list[object]]:
-    """SQL conditions and parameters for the query's text and filters."""
+def query_conditions(query: ResidentQuery) -> tuple[str, list[object]]:
+    """SQL conditions and parameters for the query's text and filters (over `resident r`
+    and `street s`, so the CSV export can filter exactly as the list does)."""
     clauses: list[str] = []
     params: list[object] = []
     text = " ".join(query.text.split())[:_QUERY_MAX]

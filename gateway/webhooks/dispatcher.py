@@ -5,6 +5,10 @@ webhook_delivery rows (one per receiver), and a sender that posts what is due, a
 time, each POST bounded by a timeout. A slow or dead receiver therefore only delays its own
 deliveries; the bus never waits on us (it drops the oldest events of a subscriber that falls
 behind, which the listener logs).
+
+Nothing is lost to a stop or a dropped bus event: inbound SMS are read back behind a cursor
+over their ids, and API message states behind a cursor over api_message_event (rows a
+trigger writes in the outbox's own transaction); for those the bus event is only a wake-up.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from gateway.webhooks.settings import WebhookSettings
 from gateway.webhooks.store import Delivery, DeliveryStore
 
 _LOGGER = logging.getLogger(__name__)
-# States an API caller wants to hear of; `sending` and re-queues are noise.
+# States an API caller wants to hear of (the trigger of migration 014 records these);
+# `sending` and re-queues are noise.
 REPORTED_STATES: Final = frozenset(
     {"sent", "delivered", "failed", "expired", "cancelled", "unknown"}
 )
@@ -41,6 +46,8 @@ LEASE_MARGIN: Final = timedelta(seconds=5)
 USER_AGENT: Final = "Tocsin-Webhooks/1"
 # Randomness on each backoff, so receivers coming back are not hit by a synchronised wave.
 JITTER: Final = 0.1
+# State changes no bus event announces (an expiry sweep, a cancel) are picked up this often.
+MESSAGE_SWEEP_S: Final = 30.0
 
 
 class WebhookDispatcher:
@@ -74,6 +81,9 @@ class WebhookDispatcher:
     def start(self) -> None:
         """Listen and send (pending deliveries of a previous run go first)."""
         if not self.settings.enabled:
+            self._tasks = [
+                asyncio.create_task(self._forget_message_events(), name="webhook history")
+            ]
             return
         import httpx  # noqa: PLC0415 - ~5 MB of RSS that a box without webhooks never needs
 
@@ -103,7 +113,13 @@ class WebhookDispatcher:
             self._client = None
 
     async def queue(
-        self, event: str, event_id: str, data: dict[str, Any], *, inbound_id: int | None = None
+        self,
+        event: str,
+        event_id: str,
+        data: dict[str, Any],
+        *,
+        inbound_id: int | None = None,
+        message_event_id: int | None = None,
     ) -> int:
         """Store one event for every receiver and wake the sender; returns rows added."""
         if event not in self.settings.events:
@@ -114,7 +130,12 @@ class WebhookDispatcher:
             separators=(",", ":"),
         )
         added = await self.store.add(
-            self.settings.urls, event, event_id, body, inbound_id=inbound_id
+            self.settings.urls,
+            event,
+            event_id,
+            body,
+            inbound_id=inbound_id,
+            message_event_id=message_event_id,
         )
         self._wake.set()
         return added
@@ -126,8 +147,15 @@ class WebhookDispatcher:
             # Subscribed already: an SMS arriving now is queued twice at worst (then ignored).
             for inbound_id in await self.store.inbound_backlog():
                 await self._inbound(inbound_id)
+        await self.store.start_message_cursor()
+        await self._message_events()
         dropped = 0
-        async for event in subscription:
+        while True:
+            try:
+                event = await subscription.next(timeout=MESSAGE_SWEEP_S)
+            except TimeoutError:
+                await self._sweep()
+                continue
             if subscription.dropped != dropped:
                 _LOGGER.warning(
                     "webhooks fell behind the event bus: %d event(s) dropped",
@@ -144,14 +172,39 @@ class WebhookDispatcher:
         if event.kind == "inbound":
             await self._inbound(_int(data.get("id")))
             return
-        state = str(data.get("state", ""))
-        if data.get("message_class") != MessageClass.API.value or state not in REPORTED_STATES:
+        if data.get("message_class") == MessageClass.API.value:
+            # The row the state change committed is the truth; the event only says "look".
+            await self._message_events()
+
+    async def _message_events(self) -> None:
+        """Turn the API message state changes behind the cursor into deliveries, in order."""
+        while batch := await self.store.message_backlog():
+            for change in batch:
+                message = await self._outbox.get(change.message_id)
+                if message is None or "message.status" not in self.settings.events:
+                    await self.store.pass_message_event(change.id)
+                    continue
+                await self.queue(
+                    "message.status",
+                    f"message.status:{message.id}:{change.state}",
+                    message_view(message, state=change.state),
+                    message_event_id=change.id,
+                )
+
+    async def _sweep(self) -> None:
+        try:
+            await self._message_events()
+        except Exception:
+            _LOGGER.exception("webhook message states not stored")
+
+    async def _forget_message_events(self) -> None:
+        try:
+            forgotten = await self.store.forget_message_events()
+        except Exception:
+            _LOGGER.exception("webhook message history not trimmed")
             return
-        message_id = _int(data.get("id"))
-        message = await self._outbox.get(message_id)
-        if message is not None:
-            view = message_view(message, state=state)
-            await self.queue("message.status", f"message.status:{message_id}:{state}", view)
+        if forgotten:
+            _LOGGER.info("no webhook receivers: %d message state change(s) dropped", forgotten)
 
     async def _inbound(self, inbound_id: int) -> None:
         found = await self._inbox.get_inbound(inbound_id)

@@ -37,6 +37,15 @@ class Delivery:
     finished_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """One reported state change of an API message, as the outbox's trigger recorded it."""
+
+    id: int
+    message_id: int
+    state: str
+
+
 class DeliveryStore:
     """Deliveries survive restarts: what is pending when the gateway stops is sent after."""
 
@@ -52,10 +61,12 @@ class DeliveryStore:
         body: str,
         *,
         inbound_id: int | None = None,
+        message_event_id: int | None = None,
     ) -> int:
         """One row per URL; an event already queued for a URL is skipped. Returns rows added.
 
-        `inbound_id` moves the inbound cursor in the same transaction (see inbound_backlog).
+        `inbound_id` moves the inbound cursor in the same transaction (see inbound_backlog),
+        `message_event_id` the message one (see message_backlog).
         """
         now = to_ms(self._clock())
 
@@ -74,9 +85,55 @@ class DeliveryStore:
                     " ON CONFLICT (name) DO UPDATE SET last_id = max(last_id, excluded.last_id)",
                     (inbound_id,),
                 )
+            if message_event_id is not None:
+                _passed_message_event(conn, message_event_id)
             return added
 
         return await self._db.write_fn(insert)
+
+    async def message_backlog(self, limit: int = 200) -> list[MessageEvent]:
+        """State changes of API messages after the 'message' cursor, oldest first (the outbox's
+        trigger records them in the state change's own transaction, so a stop before their
+        webhook was queued loses none). The first time, the cursor starts after the newest
+        one: no back-fill."""
+
+        def backlog(conn: sqlite3.Connection) -> list[MessageEvent]:
+            rows = conn.execute(
+                "SELECT id, message_id, state FROM api_message_event WHERE id > coalesce("
+                "(SELECT last_id FROM webhook_cursor WHERE name = 'message'), 0)"
+                " ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [MessageEvent(int(row[0]), int(row[1]), str(row[2])) for row in rows]
+
+        return await self._db.read_fn(backlog)
+
+    async def start_message_cursor(self) -> None:
+        """Make the 'message' cursor the first time webhooks run, after every change so far."""
+
+        def start(conn: sqlite3.Connection) -> None:
+            made = conn.execute(
+                "INSERT OR IGNORE INTO webhook_cursor (name, last_id)"
+                " SELECT 'message', coalesce(max(id), 0) FROM api_message_event"
+            ).rowcount
+            if made:
+                conn.execute("DELETE FROM api_message_event")
+
+        await self._db.write_fn(start)
+
+    async def pass_message_event(self, event_id: int) -> None:
+        """Move the cursor past a change that makes no delivery (its event is not wanted)."""
+        await self._db.write_fn(lambda conn: _passed_message_event(conn, event_id))
+
+    async def forget_message_events(self) -> int:
+        """Without receivers: drop the changes recorded before webhooks ever ran (they would
+        never be sent); once they have run, changes wait for them like inbound SMS do."""
+
+        def forget(conn: sqlite3.Connection) -> int:
+            started = conn.execute("SELECT 1 FROM webhook_cursor WHERE name = 'message'").fetchone()
+            return 0 if started else conn.execute("DELETE FROM api_message_event").rowcount
+
+        return await self._db.write_fn(forget)
 
     async def inbound_backlog(self, limit: int = 1000) -> list[int]:
         """Inbound SMS stored after the cursor (a stop between storing one and queueing its
@@ -198,6 +255,16 @@ class DeliveryStore:
             ).fetchall()
         )
         return [_delivery(row) for row in rows]
+
+
+def _passed_message_event(conn: sqlite3.Connection, event_id: int) -> None:
+    """The cursor moves past `event_id`, and the rows it passed go (their work is done)."""
+    conn.execute(
+        "INSERT INTO webhook_cursor (name, last_id) VALUES ('message', ?)"
+        " ON CONFLICT (name) DO UPDATE SET last_id = max(last_id, excluded.last_id)",
+        (event_id,),
+    )
+    conn.execute("DELETE FROM api_message_event WHERE id <= ?", (event_id,))
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:

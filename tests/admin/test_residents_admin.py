@@ -6,9 +6,12 @@ report, and the export."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -152,6 +155,42 @@ async def test_list_pages_searches_and_filters(web: AdminWeb) -> None:
 
     small = await directory.search(ResidentQuery(page=3), per_page=10)
     assert (small.page, small.pages, len(small.lines)) == (3, 3, 4)
+
+
+async def test_export_from_the_list_keeps_its_search_and_filters(web: AdminWeb) -> None:
+    await as_admin(web)
+    zones = await zone_ids(web)
+    wanted = {"zone": str(zones["Nord"]), "consent": "sms", "active": "yes"}
+    page = await web.get("/admin/residents", params=wanted)
+    listed = web.context["page"]
+    assert 0 < listed.total < len(PHONES)
+    hrefs = re.findall(r'href="(/admin/residents\.csv[^"]*)"', page.text)
+    assert len(hrefs) == 2
+    for href in hrefs:
+        link = html.unescape(href)
+        assert dict(parse_qsl(link.partition("?")[2])).items() >= wanted.items(), link
+        semicolon = "delimiter=semicolon" in link
+        export = await web.get(link)
+        assert export.status_code == 200
+        rows = list(
+            csv.reader(
+                io.StringIO(export.text.lstrip("\ufeff")), delimiter=";" if semicolon else ","
+            )
+        )
+        names = sorted((row[0], row[1]) for row in rows[1:])
+        assert names == sorted((line.last_name, line.first_name) for line in listed.lines)
+    # Without filters, everyone; a filter the list ignores is ignored by the export too.
+    export = await web.get("/admin/residents.csv", params={"zone": "x", "consent": "DROP"})
+    assert len(list(csv.reader(io.StringIO(export.text)))) == len(PHONES) + 1
+    export = await web.get("/admin/residents.csv", params={"q": "Tremblay"})
+    assert [row[0] for row in csv.reader(io.StringIO(export.text))][1:] == ["Tremblay"] * 3
+    # Nobody matching: the header alone.
+    export = await web.get("/admin/residents.csv", params={"q": "personne-de-ce-nom"})
+    assert export.text.lstrip("\ufeff").startswith("last_name,")
+    assert len(export.text.strip().splitlines()) == 1
+    details = [e.detail for e in await web.service.audit.recent() if e.action == "residents.export"]
+    assert any("zone=" in detail and "consent=sms" in detail for detail in details)
+    assert "q=Tremblay" in " ".join(details)
 
 
 async def test_resident_file_deactivation_and_history(web: AdminWeb) -> None:

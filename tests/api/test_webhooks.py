@@ -18,6 +18,7 @@ from gateway import config as config_module
 from gateway.config import ConfigError
 from gateway.outbox import Channel, MessageClass, NewMessage
 from gateway.service import Gateway
+from gateway.storage.outbox_models import PartRef
 from gateway.webhooks import signing
 from gateway.webhooks.settings import WebhookSettings
 from modem.types import ReceivedSms
@@ -51,15 +52,26 @@ def inbound_sms(text: str = "Il y a un arbre tombé rue Principale") -> Received
     )
 
 
-async def api_message_sent(gateway: Gateway) -> int:
-    """An API message, and the event the modem worker publishes when the network took it."""
+async def sent_by_the_network(
+    gateway: Gateway, message_class: MessageClass, number: str, *, announce: bool = True
+) -> int:
+    """A message claimed and accepted by the network as a modem worker would record it, and
+    (when `announce`) the event the worker publishes after that commit."""
     message_id = await gateway.outbox.enqueue(
-        NewMessage(MessageClass.API, Channel.SMS, "+15145550199", "Bonjour", "fr")
+        NewMessage(message_class, Channel.SMS, number, "Bonjour", "fr")
     )
-    message = await gateway.outbox.get(message_id)
-    assert message is not None
-    gateway.bus.publish_message(message, modem="sim0", state="sent")
+    claimed = await gateway.outbox.claim_next("sim0", [Channel.SMS])
+    assert claimed is not None
+    assert claimed.id == message_id
+    message = await gateway.outbox.mark_sent(message_id, [PartRef("sim0", 1, message_id % 256)])
+    if announce:
+        gateway.bus.publish_message(message, modem="sim0")
     return message_id
+
+
+async def api_message_sent(gateway: Gateway) -> int:
+    """An API message the network took, announced on the bus."""
+    return await sent_by_the_network(gateway, MessageClass.API, "+15145550199")
 
 
 async def settled(gateway: Gateway, count: int = 1) -> list[Any]:
@@ -144,12 +156,7 @@ async def test_signed_posts_are_retried_until_the_receiver_accepts(tmp_path: Pat
 async def test_api_message_states_are_posted_and_other_classes_are_not(tmp_path: Path) -> None:
     async with running_receiver() as receiver:
         async with Gateway(make_config(tmp_path, [receiver.url]), ()) as gateway:
-            alert = await gateway.outbox.enqueue(
-                NewMessage(MessageClass.ALERT, Channel.SMS, "+15145550198", "Alerte", "fr")
-            )
-            found = await gateway.outbox.get(alert)
-            assert found is not None
-            gateway.bus.publish_message(found, modem="sim0", state="sent")
+            await sent_by_the_network(gateway, MessageClass.ALERT, "+15145550198")
             message_id = await api_message_sent(gateway)
             posts = await receiver.wait_for(1)
             await asyncio.sleep(0.1)  # nothing else arrives
@@ -260,3 +267,76 @@ async def test_inbound_sms_missed_by_a_stop_are_caught_up(tmp_path: Path) -> Non
             posts = await receiver.wait_for(2)
             await settled(gateway, 2)
         assert [p.body["data"]["text"] for p in posts] == ["Pendant", "Pendant l'arrêt"]
+
+
+async def test_a_message_state_committed_before_a_stop_is_posted_after_it(tmp_path: Path) -> None:
+    """The outbox commits `sent`, then the process dies before the webhook was queued (no bus
+    event, nothing in webhook_delivery): the next start posts it, then `delivered`, once each."""
+    async with running_receiver() as receiver:
+        on = make_config(tmp_path, [receiver.url])
+        async with Gateway(on, ()) as gateway:
+            first = await api_message_sent(gateway)
+            await receiver.wait_for(1)
+            await settled(gateway)
+            # The listener stops first, as if the process died right after the commit.
+            await gateway.webhooks.stop()
+            message_id = await sent_by_the_network(
+                gateway, MessageClass.API, "+15145550177", announce=False
+            )
+            await sent_by_the_network(gateway, MessageClass.ALERT, "+15145550176", announce=False)
+            assert len(await gateway.webhooks.store.all()) == 1
+        async with Gateway(on, ()) as gateway:
+            posts = await receiver.wait_for(2)
+            await settled(gateway, 2)
+            delivered = await gateway.outbox.record_status_report("sim0", message_id % 256, 0)
+            assert delivered is not None
+            assert delivered.state.value == "delivered"
+            gateway.bus.publish_message(delivered, modem="sim0")
+            posts = await receiver.wait_for(3)
+            await settled(gateway, 3)
+        async with Gateway(on, ()) as gateway:  # a third start finds nothing left to post
+            await asyncio.sleep(0.1)
+            rows = await gateway.webhooks.store.all()
+        assert [p.event_id for p in posts] == [
+            f"message.status:{first}:sent",
+            f"message.status:{message_id}:sent",
+            f"message.status:{message_id}:delivered",
+        ]
+        assert len(receiver.posts) == 3
+        assert [p.body["data"]["state"] for p in posts] == ["sent", "sent", "delivered"]
+        assert all(p.signature_ok for p in posts)
+        assert [r.state for r in rows] == ["delivered"] * 3
+
+
+async def test_a_dropped_bus_event_loses_no_message_state(tmp_path: Path) -> None:
+    """States committed with no event (a bus that dropped it) go out with the next one."""
+    async with (
+        running_receiver() as receiver,
+        Gateway(make_config(tmp_path, [receiver.url]), ()) as gateway,
+    ):
+        quiet = await sent_by_the_network(gateway, MessageClass.API, "+15145550166", announce=False)
+        loud = await api_message_sent(gateway)
+        posts = await receiver.wait_for(2)
+    assert sorted(p.event_id for p in posts) == sorted(
+        [f"message.status:{quiet}:sent", f"message.status:{loud}:sent"]
+    )
+
+
+async def test_message_states_before_webhooks_ever_ran_are_not_back_filled(
+    tmp_path: Path,
+) -> None:
+    async with running_receiver() as receiver:
+        off = make_config(tmp_path, [], **{"webhooks.secret": ""})
+        async with Gateway(off, ()) as gateway:
+            await api_message_sent(gateway)
+        async with Gateway(make_config(tmp_path, [receiver.url]), ()) as gateway:
+            later = await api_message_sent(gateway)
+            posts = await receiver.wait_for(1)
+            await asyncio.sleep(0.1)
+            assert gateway.db is not None
+            left = await gateway.db.read_fn(
+                lambda conn: conn.execute("SELECT count(*) FROM api_message_event").fetchone()[0]
+            )
+        assert [p.event_id for p in receiver.posts] == [f"message.status:{later}:sent"]
+        assert posts[0].body["data"]["id"] == later
+        assert left == 0  # rows go once their delivery is queued

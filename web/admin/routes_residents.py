@@ -61,26 +61,14 @@ OUTCOME_LABELS: Final[dict[str, str]] = {
 @admin_page()
 async def residents_list(visit: AdminVisit) -> Response:
     """50 residents a page, by name; search by name, number or street; filters."""
-    params = visit.request.query_params
-    zone = params.get("zone", "")
-    active = params.get("active", "")
-    query = ResidentQuery(
-        text=params.get("q", "")[:80],
-        zone_id=int(zone) if zone.isdigit() and len(zone) < 12 else None,
-        active={"yes": True, "no": False}.get(active),
-        consent=params.get("consent", "") if params.get("consent") in CONSENT_FILTERS else "",
-        page=int(params["page"]) if params.get("page", "").isdigit() else 1,
-    )
+    query = _query(visit)
     page = await _residents(visit).directory.search(query)
-    filters = {
-        "q": query.text,
-        "zone": "" if query.zone_id is None else str(query.zone_id),
-        "active": active if active in ("yes", "no") else "",
-        "consent": query.consent,
-    }
+    filters = _filters(query)
+    kept = {key: value for key, value in filters.items() if value}
     context: dict[str, Any] = {
         "page": page,
         "filters": filters,
+        "export_query": urlencode(kept),
         "zones": await visit.service.reference.zones(),
         "consents": CONSENT_FILTERS,
         "phone": _phone_formatter(visit),
@@ -129,15 +117,21 @@ async def set_active(visit: AdminVisit) -> Response:
 
 @admin_page(role=Role.ADMIN)
 async def export(visit: AdminVisit) -> Response:
-    """Every resident as CSV, in the import's format; streamed a page of rows at a time."""
+    """The residents the list shows for the same search and filters (every resident without
+    any), as CSV in the import's format; streamed a page of rows at a time."""
     semicolon = visit.request.query_params.get("delimiter") == "semicolon"
+    query = _query(visit)
+    filters = {key: value for key, value in _filters(query).items() if value}
     await visit.service.audit.record(
-        "residents.export", admin=visit.current, detail="csv", client=visit.client
+        "residents.export",
+        admin=visit.current,
+        detail="csv" + (f" {urlencode(filters)}" if filters else ""),
+        client=visit.client,
     )
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in csv_export.export_csv(
-            _residents(visit).db, delimiter=";" if semicolon else ","
+            _residents(visit).db, delimiter=";" if semicolon else ",", query=query
         ):
             yield chunk.encode("utf-8")
 
@@ -147,6 +141,29 @@ async def export(visit: AdminVisit) -> Response:
         headers={"content-disposition": 'attachment; filename="residents.csv"'},
     )
     return visit.finish(response)
+
+
+def _query(visit: AdminVisit) -> ResidentQuery:
+    """The list's search and filters from the address (the list and its export share it)."""
+    params = visit.request.query_params
+    zone = params.get("zone", "")
+    return ResidentQuery(
+        text=params.get("q", "")[:80],
+        zone_id=int(zone) if zone.isdigit() and len(zone) < 12 else None,
+        active={"yes": True, "no": False}.get(params.get("active", "")),
+        consent=params.get("consent", "") if params.get("consent") in CONSENT_FILTERS else "",
+        page=int(params["page"]) if params.get("page", "").isdigit() else 1,
+    )
+
+
+def _filters(query: ResidentQuery) -> dict[str, str]:
+    """The query as the form's fields (page apart)."""
+    return {
+        "q": query.text,
+        "zone": "" if query.zone_id is None else str(query.zone_id),
+        "active": {True: "yes", False: "no", None: ""}[query.active],
+        "consent": query.consent,
+    }
 
 
 def _residents(visit: AdminVisit) -> ResidentService:

@@ -261,6 +261,44 @@ def _get(summary: str, schema: str, *, path_param: str | None = None) -> dict[st
     return {"get": operation}
 
 
+_CONTROLS = {
+    "pause": (
+        "Pause an alert",
+        "What is still queued is held back (what a modem holds now finishes); `sending` only.",
+    ),
+    "resume": (
+        "Resume a paused alert",
+        "Queues again every recipient the pause held back; `paused` only.",
+    ),
+    "cancel": (
+        "Cancel an alert",
+        "Nothing further is sent (what a modem holds now finishes); `sending` or `paused`.",
+    ),
+}
+
+
+def _control(action: str) -> dict[str, Any]:
+    """POST /alerts/{alert_id}/<action>: the admin console's buttons."""
+    summary, description = _CONTROLS[action]
+    return {
+        "post": {
+            "summary": summary,
+            "description": (
+                f"{description} The same rules and audit log as the admin console (under the "
+                "token's name). Operator tokens only. No request body."
+            ),
+            "parameters": [{"name": "alert_id", "in": "path", "required": True, "schema": _ID}],
+            "responses": {
+                "200": _json("Done: the alert with its state and progress now.", "Alert"),
+                "403": _error("The token is a viewer: it may read, not act."),
+                "404": _error("No alert with this id."),
+                "409": _error("The alert's state does not allow it (code `wrong_state`)."),
+                **_COMMON_ERRORS,
+            },
+        }
+    }
+
+
 def document(server: str = "") -> dict[str, Any]:
     """The document, with `server` (the address it was fetched from) as its server."""
     return {
@@ -330,6 +368,9 @@ def document(server: str = "") -> dict[str, Any]:
                 }
             },
             "/alerts/{alert_id}": _get("An alert and its progress", "Alert", path_param="alert_id"),
+            "/alerts/{alert_id}/pause": _control("pause"),
+            "/alerts/{alert_id}/resume": _control("resume"),
+            "/alerts/{alert_id}/cancel": _control("cancel"),
             "/zones": _get("The town's zones (ids for alert targets)", "Zones"),
             "/streets": _get("The town's streets and their zone", "Streets"),
             "/openapi.json": {

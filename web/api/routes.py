@@ -1,6 +1,9 @@
-"""The /api/v1 routes: one SMS, alerts, their status, reference ids, the OpenAPI document."""
+"""The /api/v1 routes: one SMS, alerts (send, pause, resume, cancel), their status, reference
+ids, the OpenAPI document."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -9,6 +12,7 @@ from starlette.routing import Mount, Route
 
 from gateway.api.service import fingerprint
 from gateway.api.views import alert_view, message_view
+from gateway.campaigns.errors import StateError
 from gateway.campaigns.models import Role
 from web.api import parse
 from web.api.endpoint import ApiCall, api_endpoint
@@ -74,6 +78,30 @@ async def get_alert(call: ApiCall) -> Response:
     return JSONResponse(alert_view(status))
 
 
+def _control(action: str, done: str) -> Callable[[Request], Awaitable[Response]]:
+    """POST /alerts/{id}/<action>: the console's button, for operator tokens."""
+
+    async def handler(call: ApiCall) -> Response:
+        alert_id = call.request.path_params["alert_id"]
+        try:
+            status = await call.service.control_alert(
+                call.token, alert_id, action, client=call.client
+            )
+        except StateError:
+            current = await call.service.alert(alert_id)
+            state = current.campaign.state.value if current is not None else "gone"
+            raise ApiError(
+                409, code="wrong_state", message=f"this alert is {state}: it cannot be {done}"
+            ) from None
+        if status is None:
+            raise ApiError(404, message="no alert with this id")
+        return JSONResponse(alert_view(status))
+
+    handler.__name__ = handler.__qualname__ = f"{action}_alert"
+    handler.__doc__ = f"{action.capitalize()} an alert (409 when its state does not allow it)."
+    return api_endpoint(Role.OPERATOR)(handler)
+
+
 @api_endpoint(Role.VIEWER)
 async def zones(call: ApiCall) -> Response:
     """The town's zones, for alert targets."""
@@ -107,6 +135,9 @@ ROUTES = [
     Route("/messages/{message_id:int}", get_message, methods=["GET"]),
     Route("/alerts", create_alert, methods=["POST"]),
     Route("/alerts/{alert_id:int}", get_alert, methods=["GET"]),
+    Route("/alerts/{alert_id:int}/pause", _control("pause", "paused"), methods=["POST"]),
+    Route("/alerts/{alert_id:int}/resume", _control("resume", "resumed"), methods=["POST"]),
+    Route("/alerts/{alert_id:int}/cancel", _control("cancel", "cancelled"), methods=["POST"]),
     Route("/zones", zones, methods=["GET"]),
     Route("/streets", streets, methods=["GET"]),
 ]
