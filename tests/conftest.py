@@ -6,6 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Properties, not timings: a busy CI machine must not fail an example for taking >200 ms
+# (Hypothesis's default deadline); benchmarks measure speed.
+settings.register_profile(
+    "tocsin", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("tocsin")
 
 
 @pytest.fixture(autouse=True)
