@@ -172,8 +172,10 @@ async def test_a_pending_delivery_survives_a_restart(tmp_path: Path) -> None:
         config = make_config(tmp_path, [receiver.url], **{"webhooks.retry_base_s": 0.3})
         async with Gateway(config, ()) as gateway:
             await gateway._store_inbound(inbound_sms("Panne de courant"))
+            # Until the failed attempt is recorded (the receiver sees the POST before the
+            # gateway reads its answer; a stop in between leaves that attempt uncounted).
             async with asyncio.timeout(10):
-                while not receiver.posts:
+                while not any(r.attempts for r in await gateway.webhooks.store.all()):
                     await asyncio.sleep(0.02)
         # Stopped after a failed attempt: the row waits in SQLite, not in memory.
         receiver.fail_first = len(receiver.posts)
