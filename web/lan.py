@@ -8,6 +8,7 @@ does not exist, so nothing tells an outsider that the gateway is there.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from starlette.datastructures import State
@@ -31,7 +32,7 @@ def refusal(allows: Callable[[str | None], bool], host: str | None, what: str) -
     return PlainTextResponse("Not found", status_code=404)
 
 
-class NetworkGuard:
+class NetworkGuard(ABC):
     """ASGI middleware: the wrapped app for allowed clients, the bare 404 for the others.
 
     A mount subclasses it, naming itself (`what`, for the log) and its setting (`allows`).
@@ -42,9 +43,9 @@ class NetworkGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    @abstractmethod
     def allows(self, state: State) -> Callable[[str | None], bool]:
         """From the app's state, this mount's allowed-networks test."""
-        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
